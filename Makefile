@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine: `make serve` and `make test`. Both create .venv at the repo root.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test install browser index lint bench eval clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	# torch first: 2.13.0 is the CPU build on this disk; a plain `torch` would pull a CUDA build of several GB
+	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+
+index: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa index
+
+# Debian's chromium and chromium-driver drive the chat page tests.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	fi
+
+test: $(STAMP) browser
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+eval: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa eval eval/seed_gold.jsonl --out eval/out
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

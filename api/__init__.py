@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, its guards, and the chat page."""

@@ -1,0 +1,1 @@
+"""Documents to passages to vectors: chunking, embedding and the on-disk FAISS passage index."""

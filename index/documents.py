@@ -1,0 +1,77 @@
+"""Reading documents from disk, with their metadata and checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Our seed articles open with " date YYYY-MM-DD " before the first sentence: metadata, not prose.
+_DATE_PREFIX = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+DOCUMENT_SUFFIXES = (".txt", ".md")
+
+
+class DocumentError(ValueError):
+    """A document cannot be read as UTF-8 text."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text file: `text` is its whole content; the body (what is indexed) starts at `body_start`."""
+
+    id: str
+    path: Path
+    text: str
+    checksum: str
+    date: str | None = None
+    body_start: int = 0
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_start :]
+
+
+def parse_document(doc_id: str, path: Path, raw: bytes) -> Document:
+    """Decode a document and pull a leading date line out as metadata."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    match = _DATE_PREFIX.match(text)
+    return Document(
+        id=doc_id,
+        path=path,
+        text=text,
+        checksum=hashlib.sha256(raw).hexdigest(),
+        date=match.group(1) if match else None,
+        body_start=match.end() if match else 0,
+    )
+
+
+def find_document_files(paths: list[Path]) -> list[Path]:
+    """The document files named, with directories expanded to their .txt/.md files (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DocumentError(f"{path}: no such file or directory")
+    if not files:
+        raise DocumentError(f"no .txt or .md documents under {', '.join(map(str, paths))}")
+    return files
+
+
+def load_documents(paths: list[Path]) -> list[Document]:
+    """Load every document under the given files and directories; ids are the file names."""
+    documents = []
+    seen: dict[str, Path] = {}
+    for path in find_document_files(paths):
+        doc_id = path.name
+        if doc_id in seen:
+            raise DocumentError(f"two documents are named {doc_id}: {seen[doc_id]} and {path}; rename one")
+        seen[doc_id] = path
+        documents.append(parse_document(doc_id, path, path.read_bytes()))
+    return documents

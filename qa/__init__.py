@@ -1,0 +1,1 @@
+"""Question answering over documents: reader, answer pipeline, evaluation and training."""

@@ -1,0 +1,208 @@
+"""The `qa` command: a thin shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+from index.documents import DocumentError  # noqa: E402
+from index.embedding import ModelNotFoundError  # noqa: E402
+from index.passage_index import IndexError_  # noqa: E402
+from qa.squad import SquadFormatError  # noqa: E402
+
+USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
+
+
+def _train_reader(args: argparse.Namespace) -> int:
+    from qa.training import TrainConfig, train_reader
+
+    cfg = TrainConfig(
+        train=args.train, validate=args.validate, base=args.base, out=args.out, epochs=args.epochs,
+        learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length, stride=args.stride,
+        seed=args.seed, warmup=args.warmup, choose_occurrence=not args.first_occurrence,
+        max_train_examples=args.max_train_examples, checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every, threads=args.threads, attention=args.attention,
+    )
+    if args.bf16 is not None:
+        cfg.bf16 = args.bf16
+    history = train_reader(cfg, resume=args.resume)
+    print(json.dumps(history[-1] if history else {}))
+    return 0
+
+
+def _split_squad(args: argparse.Namespace) -> int:
+    from qa.squad import read_squad_json, split_by_article
+
+    train, held = split_by_article(read_squad_json(args.file), args.holdout, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.file.stem
+    for name, part in (("train", train), ("holdout", held)):
+        path = args.out / f"{stem}.{name}.json"
+        path.write_text(json.dumps(part), encoding="utf-8")
+        questions = sum(len(p["qas"]) for a in part["data"] for p in a["paragraphs"])
+        print(f"{path}: {len(part['data'])} articles, {questions} questions")
+    return 0
+
+
+def _settings(args: argparse.Namespace):
+    from qa.settings import Settings
+
+    overrides = {}
+    if getattr(args, "index_dir", None):
+        overrides["index_dir"] = args.index_dir
+    if getattr(args, "reader", None):
+        overrides["reader_model"] = args.reader
+    return Settings(**overrides)
+
+
+def _index(args: argparse.Namespace) -> int:
+    from index.building import chunking_of, refresh_index
+    from index.documents import load_documents
+    from index.embedding import Embedder
+
+    settings = _settings(args)
+    paths = args.paths or settings.documents
+    documents = load_documents(paths)
+    embedder = Embedder(settings.embedding_model_path())
+    started = time.perf_counter()
+    report = refresh_index(settings.index_dir, documents, embedder, chunking_of(settings), force=args.force)
+    verb = "built" if report.rebuilt else "kept"
+    print(
+        f"{verb} index {settings.index_dir}: {len(documents)} documents, {len(report.index.passages)} passages "
+        f"({report.reason}; {time.perf_counter() - started:.2f} s)"
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from qa.pipeline import Answerer
+
+    settings = _settings(args)
+    answerer = Answerer.load(settings)
+    answer = answerer.answer(args.question, args.top_k)
+    if args.json:
+        from api.schemas import answer_out
+
+        print(answer_out(answer).model_dump_json(indent=2))
+        return 0
+    if answer.found:
+        print(f"Answer: {answer.text}")
+    else:
+        print("Answer: the documents do not say.")
+    print(f"Score:  {answer.score:.3f}")
+    if answer.passage is not None:
+        p = answer.passage
+        print(f"Source: {p.document}, passage {p.index} (characters {p.start}-{p.end})")
+        print(f"Passage: {p.text}")
+    for alt in answer.alternatives:
+        print(f"  also: {alt.text!r} ({alt.score:.3f})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    settings.host, settings.port = args.host or settings.host, args.port or settings.port
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False,
+        timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Extractive question answering over your documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    i = sub.add_parser("index", help="build the passage index (only when documents or model changed)")
+    i.add_argument("paths", type=Path, nargs="*", help="documents or directories (default: QA_DOCUMENTS, seeds/)")
+    i.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    i.add_argument("--index-dir", type=Path, default=None)
+    i.set_defaults(func=_index)
+
+    a = sub.add_parser("ask", help="answer one question from the indexed documents")
+    a.add_argument("question")
+    a.add_argument("--top-k", type=int, default=None, choices=range(1, 11), metavar="K")
+    a.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    a.add_argument("--reader", default=None, help="reader model directory or hub id")
+    a.add_argument("--index-dir", type=Path, default=None)
+    a.set_defaults(func=_ask)
+
+    v = sub.add_parser("serve", help="serve the chat page and POST /ask (builds the index if missing)")
+    v.add_argument("--host", default=None, help="default 127.0.0.1")
+    v.add_argument("--port", type=int, default=None, help="default 8000")
+    v.add_argument("--reader", default=None)
+    v.add_argument("--index-dir", type=Path, default=None)
+    v.set_defaults(func=_serve)
+
+    t = sub.add_parser("train-reader", help="fine-tune an encoder into an extractive reader on SQuAD JSON")
+    t.add_argument("--train", type=Path, nargs="+", required=True, help="SQuAD v1.1/v2.0 JSON files to learn from")
+    t.add_argument("--validate", type=Path, nargs="*", default=[], help="SQuAD JSON scored after each epoch")
+    t.add_argument("--base", required=True, help="encoder directory or hub id to start from")
+    t.add_argument("--out", type=Path, required=True, help="where the finished reader is written")
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--max-length", type=int, default=256)
+    t.add_argument("--stride", type=int, default=128, help="tokens shared by consecutive windows")
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with rising learning rate")
+    t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: where the CPU has it)")
+    t.add_argument("--first-occurrence", action="store_true", help="train on answer_start as given, not the occurrence nearest the question")
+    t.add_argument("--max-train-examples", type=int, default=None, help="use only the first N questions (smoke tests)")
+    t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
+    t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
+    t.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue from the checkpoint if there is one")
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
+    t.set_defaults(func=_train_reader)
+
+    s = sub.add_parser("split-squad", help="split a SQuAD file into train/holdout by whole articles")
+    s.add_argument("file", type=Path)
+    s.add_argument("--holdout", type=int, required=True, help="number of articles to hold out")
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--out", type=Path, required=True)
+    s.set_defaults(func=_split_squad)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except USER_ERRORS as exc:
+        print(f"qa {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Our own loggers at INFO (DEBUG with -v); libraries only when they warn."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for name in ("qa", "index", "api", "uvicorn"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

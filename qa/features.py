@@ -1,0 +1,130 @@
+"""Tokenised reader features kept as compact NumPy arrays (one row per question window)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from qa.squad import SquadExample
+
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass
+class FeatureSet:
+    """Windows of (question, context) token ids; `offsets` is -1 outside the context."""
+
+    input_ids: np.ndarray  # int32 [N, L], padded with the tokenizer's pad id
+    token_type_ids: np.ndarray  # int8 [N, L]
+    lengths: np.ndarray  # int32 [N]
+    start_positions: np.ndarray  # int32 [N]; 0 (the CLS token) when the window holds no answer
+    end_positions: np.ndarray  # int32 [N]
+    example_index: np.ndarray  # int32 [N]
+    offsets: np.ndarray  # int32 [N, L, 2]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureSet:
+        with np.load(path) as data:
+            return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+    def subset(self, rows: np.ndarray) -> FeatureSet:
+        return FeatureSet(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+
+def truncate_question(tokenizer: PreTrainedTokenizerBase, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """Cut a question to its first `max_tokens` tokens so the context always gets room."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= max_tokens:
+        return question
+    return question[: offsets[max_tokens - 1][1]]
+
+
+def _label(offsets: list[tuple[int, int]], seq_ids: list[int | None], start: int, end: int) -> tuple[int, int]:
+    """Token positions of the char span [start, end) in one window, or (0, 0) if it is not inside."""
+    ctx = [i for i, s in enumerate(seq_ids) if s == 1]
+    if not ctx or offsets[ctx[0]][0] > start or offsets[ctx[-1]][1] < end:
+        return 0, 0
+    tok_start = next(i for i in ctx if offsets[i][1] > start)
+    tok_end = next(i for i in reversed(ctx) if offsets[i][0] < end)
+    return (tok_start, tok_end) if tok_start <= tok_end else (0, 0)
+
+
+def build_features(
+    examples: Sequence[SquadExample],
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int = 256,
+    stride: int = 128,
+    chunk: int = 2000,
+    progress: bool = False,
+) -> FeatureSet:
+    """Tokenise examples into overlapping windows; labels come from each example's first answer."""
+    ids, types, lengths, starts, ends, owners, offs = [], [], [], [], [], [], []
+    pad = tokenizer.pad_token_id or 0
+    rng = range(0, len(examples), chunk)
+    if progress:
+        from tqdm import tqdm
+
+        rng = tqdm(rng, desc="tokenising", unit="chunk")
+    for lo in rng:
+        batch = examples[lo : lo + chunk]
+        enc = tokenizer(
+            [truncate_question(tokenizer, ex.question) for ex in batch],
+            [ex.context for ex in batch],
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=False,
+        )
+        for i, input_ids in enumerate(enc["input_ids"]):
+            owner = enc["overflow_to_sample_mapping"][i]
+            ex = batch[owner]
+            seq_ids = enc.sequence_ids(i)
+            offsets = enc["offset_mapping"][i]
+            n = len(input_ids)
+            row = np.full(max_length, pad, dtype=np.int32)
+            row[:n] = input_ids
+            type_row = np.zeros(max_length, dtype=np.int8)
+            if "token_type_ids" in enc:
+                type_row[:n] = enc["token_type_ids"][i]
+            off_row = np.full((max_length, 2), -1, dtype=np.int32)
+            for t, s in enumerate(seq_ids):
+                if s == 1:
+                    off_row[t] = offsets[t]
+            if ex.answers:
+                a_start = ex.answer_starts[0]
+                s_tok, e_tok = _label(offsets, seq_ids, a_start, a_start + len(ex.answers[0]))
+            else:
+                s_tok, e_tok = 0, 0
+            ids.append(row)
+            types.append(type_row)
+            lengths.append(n)
+            starts.append(s_tok)
+            ends.append(e_tok)
+            owners.append(lo + owner)
+            offs.append(off_row)
+    empty = np.zeros((0, max_length), dtype=np.int32)
+    return FeatureSet(
+        input_ids=np.stack(ids) if ids else empty,
+        token_type_ids=np.stack(types) if types else empty.astype(np.int8),
+        lengths=np.asarray(lengths, dtype=np.int32),
+        start_positions=np.asarray(starts, dtype=np.int32),
+        end_positions=np.asarray(ends, dtype=np.int32),
+        example_index=np.asarray(owners, dtype=np.int32),
+        offsets=np.stack(offs) if offs else np.zeros((0, max_length, 2), dtype=np.int32),
+    )

@@ -1,0 +1,81 @@
+"""The answer pipeline: embed the question, retrieve passages, read them, pick the best span."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from index.building import open_index
+from index.embedding import Embedder
+from index.passage_index import PassageIndex
+from qa.answer import Answer, Candidate
+from qa.metrics import normalize_answer
+from qa.reader import Reader, Span
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _candidate(span: Span) -> Candidate:
+    return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
+
+
+def distinct_spans(spans: list[Span]) -> list[Span]:
+    """Drop repeats: overlapping passages yield the same document span, and the same words recur."""
+    seen_offsets: set[tuple[str, int, int]] = set()
+    seen_texts: set[str] = set()
+    kept = []
+    for span in spans:
+        where = (span.passage.document, span.passage.start + span.start, span.passage.start + span.end)
+        text = normalize_answer(span.text)
+        if where in seen_offsets or text in seen_texts or not text:
+            continue
+        seen_offsets.add(where)
+        seen_texts.add(text)
+        kept.append(span)
+    return kept
+
+
+class Answerer:
+    """Wires embedder, passage index and reader; models load once, in `load`."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, index: PassageIndex, reader: Reader) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.reader = reader
+
+    @classmethod
+    def load(cls, settings: Settings) -> Answerer:
+        """Load the models, then the index (rebuilt first when missing or out of date)."""
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        embedder = Embedder(settings.embedding_model_path())
+        reader = Reader(settings.reader_model, settings.reader_max_length, settings.reader_stride, settings.max_answer_tokens)
+        index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
+        return cls(settings, embedder, index, reader)
+
+    def retrieve(self, question: str, top_k: int) -> list:
+        vector = self.embedder.embed([question])[0]
+        return [hit.passage for hit in self.index.search(vector, top_k)]
+
+    def answer(self, question: str, top_k: int | None = None) -> Answer:
+        """The best answer to `question` from the top-k passages, or a null answer."""
+        question = question.strip()
+        passages = self.retrieve(question, top_k or self.settings.top_k)
+        spans = distinct_spans(self.reader.read(question, passages))
+        alternatives = [_candidate(s) for s in spans[1 : 1 + self.settings.alternatives]]
+        if not spans:
+            return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)
+        best = spans[0]
+        if best.score < self.settings.min_score or best.null_logit > best.logit:
+            # The reader prefers no span: keep its best guess visible as the first alternative.
+            return Answer(
+                question, None, round(best.score, 4), passages[0],
+                alternatives=[_candidate(best), *alternatives][: max(1, self.settings.alternatives)],
+                retrieved=passages,
+            )
+        return Answer(
+            question, best.text, round(best.score, 4), best.passage, best.start, best.end, alternatives, passages
+        )

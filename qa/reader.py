@@ -1,0 +1,91 @@
+"""The extractive reader: finds the span of a passage that answers a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+from index.chunking import Passage
+from index.embedding import ModelNotFoundError
+from qa.decoding import top_spans
+from qa.features import truncate_question
+
+
+class ReaderNotFoundError(ModelNotFoundError):
+    """The configured reader is neither a local model directory nor reachable on the hub."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: `start`/`end` are character offsets into `passage.text`."""
+
+    passage: Passage
+    start: int
+    end: int
+    score: float  # P(start) * P(end) in its window, "no answer" included: comparable across questions
+    logit: float
+    null_logit: float  # how strongly the same window prefers "no answer"
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+
+def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
+    where = f"the directory {model} does not hold a model" if Path(model).is_absolute() else f"{model!r} is not a local directory"
+    return ReaderNotFoundError(
+        f"cannot load the reader: {where}. Set QA_READER_MODEL to a directory with config.json, weights and "
+        f"tokenizer (the project ships one in models/reader), or to a hub id such as "
+        f"distilbert/distilbert-base-cased-distilled-squad with HF_HUB_OFFLINE=0 and network access. ({exc})"
+    )
+
+
+class Reader:
+    """A Hugging Face question-answering model with its tokenizer, loaded once."""
+
+    def __init__(self, model: str, max_length: int = 256, stride: int = 128, max_answer_tokens: int = 30) -> None:
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            self.model = AutoModelForQuestionAnswering.from_pretrained(model, dtype=torch.float32)
+        except (OSError, ValueError) as exc:
+            raise _load_failure(model, exc) from exc
+        self.model.eval()
+        self.name = model
+        self.max_length = min(max_length, self.tokenizer.model_max_length)
+        self.stride = min(stride, self.max_length // 2)
+        self.max_answer_tokens = max_answer_tokens
+
+    @torch.inference_mode()
+    def read(self, question: str, passages: list[Passage], per_window: int = 5) -> list[Span]:
+        """Candidate spans from every passage, read in one batch, best first."""
+        if not passages:
+            return []
+        enc = self.tokenizer(
+            [truncate_question(self.tokenizer, question)] * len(passages),
+            [p.text for p in passages],
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="longest",
+            return_tensors="pt",
+        )
+        owners = enc.pop("overflow_to_sample_mapping").tolist()
+        offsets = enc.pop("offset_mapping").tolist()
+        context = torch.tensor(
+            [[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool
+        )
+        out = self.model(**enc)
+        candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
+        spans = []
+        for window, row in enumerate(candidates):
+            passage = passages[owners[window]]
+            for cand in row:
+                start, end = offsets[window][cand.start_token][0], offsets[window][cand.end_token][1]
+                spans.append(Span(passage, start, end, cand.probability, cand.logit, float(nulls[window])))
+        spans.sort(key=lambda s: s.score, reverse=True)
+        return spans

