@@ -126,19 +126,26 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         status = "error" if state.error else "loading"
         return JSONResponse({"status": status, "detail": state.error}, status_code=503, headers={"Retry-After": "2"})
 
-    @app.get("/documents", response_model=InfoResponse, responses={503: {"model": ErrorOut}}, summary="What the bot knows")
+    @app.get(
+        "/documents", response_model=InfoResponse, responses={503: {"model": ErrorOut}}, summary="What the bot knows"
+    )
     async def documents() -> InfoResponse:
         ready = state.ready()
         counts: dict[str, int] = {}
         for p in ready.index.passages:
             counts[p.document] = counts.get(p.document, 0) + 1
         docs = [
-            DocumentOut(id=doc_id, date=meta.get("date"), characters=meta.get("characters", 0), passages=counts.get(doc_id, 0))
+            DocumentOut(
+                id=doc_id, date=meta.get("date"), characters=meta.get("characters", 0), passages=counts.get(doc_id, 0)
+            )
             for doc_id, meta in ready.index.documents.items()
         ]
         return InfoResponse(
-            documents=docs, passages=len(ready.index.passages), embedding_model=Path(ready.embedder.name).name,
-            reader_model=Path(ready.reader.name).name, examples=settings.example_questions,
+            documents=docs,
+            passages=len(ready.index.passages),
+            embedding_model=Path(ready.embedder.name).name,
+            reader_model=Path(ready.reader.name).name,
+            examples=settings.example_questions,
         )
 
     @app.get("/", include_in_schema=False)
@@ -154,7 +161,10 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
         )
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, read_timeout_s=settings.request_timeout_s)
     app.add_middleware(Backpressure, paths=("/ask",), max_in_flight=settings.max_in_flight)

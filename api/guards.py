@@ -43,7 +43,11 @@ async def send_json(send: Send, status: int, detail: str, headers: list[tuple[by
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -88,7 +92,11 @@ class RequestContext:
         finally:
             access_log.info(
                 "%s %s %s -> %d in %.1f ms",
-                request_id, scope.get("method"), scope.get("path"), status["code"], 1000 * (time.perf_counter() - started),
+                request_id,
+                scope.get("method"),
+                scope.get("path"),
+                status["code"],
+                1000 * (time.perf_counter() - started),
             )
 
 

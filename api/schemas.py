@@ -32,8 +32,17 @@ class AnswerOut(BaseModel):
     source: Source
 
 
+class RetrievedPassage(BaseModel):
+    document: str
+    passage: int
+    start: int
+    end: int
+    text: str
+
+
 class AskResponse(AnswerOut):
     alternatives: list[AnswerOut] = Field(description="Next-best distinct answers, best first.")
+    retrieved: list[RetrievedPassage] = Field(default_factory=list, description="The passages the reader was given.")
 
 
 class DocumentOut(BaseModel):
@@ -62,22 +71,38 @@ class ErrorOut(BaseModel):
 
 def _candidate_out(c: Candidate) -> AnswerOut:
     return AnswerOut(
-        answer=c.text, score=c.score, context=c.passage.text, answer_start=c.answer_start, answer_end=c.answer_end,
+        answer=c.text,
+        score=c.score,
+        context=c.passage.text,
+        answer_start=c.answer_start,
+        answer_end=c.answer_end,
         source=Source(document=c.passage.document, passage=c.passage.index, start=c.document_start, end=c.document_end),
     )
 
 
 def answer_out(answer: Answer) -> AskResponse:
     alternatives = [_candidate_out(c) for c in answer.alternatives]
+    retrieved = [
+        RetrievedPassage(document=r.document, passage=r.index, start=r.start, end=r.end, text=r.text)
+        for r in answer.retrieved
+    ]
     p = answer.passage
     if p is None:
         source = Source(document="", passage=0, start=0, end=0)
-        return AskResponse(answer=None, score=0.0, context="", answer_start=0, answer_end=0, source=source, alternatives=[])
+        return AskResponse(answer=None, score=0.0, context="", answer_start=0, answer_end=0, source=source)
     if answer.found:
-        source = Source(document=p.document, passage=p.index, start=p.start + answer.answer_start, end=p.start + answer.answer_end)
+        source = Source(
+            document=p.document, passage=p.index, start=p.start + answer.answer_start, end=p.start + answer.answer_end
+        )
     else:
         source = Source(document=p.document, passage=p.index, start=p.start, end=p.end)
     return AskResponse(
-        answer=answer.text, score=answer.score, context=p.text, answer_start=answer.answer_start,
-        answer_end=answer.answer_end, source=source, alternatives=alternatives,
+        answer=answer.text,
+        score=answer.score,
+        context=p.text,
+        answer_start=answer.answer_start,
+        answer_end=answer.answer_end,
+        source=source,
+        alternatives=alternatives,
+        retrieved=retrieved,
     )

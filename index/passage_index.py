@@ -141,13 +141,17 @@ class PassageIndex:
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest {build / MANIFEST} is unreadable ({exc}); run `qa index`") from exc
         if manifest.get("format") != FORMAT:
-            raise IndexMismatchError(f"index {build} has format {manifest.get('format')}, expected {FORMAT}; run `qa index`")
+            raise IndexMismatchError(
+                f"index {build} has format {manifest.get('format')}, expected {FORMAT}; run `qa index`"
+            )
         for name, digest in manifest.get("files", {}).items():
             path = build / name
             if not path.exists() or _sha256(path) != digest:
                 raise IndexCorruptError(f"index file {path} is missing or does not match its checksum; run `qa index`")
         try:
-            passages = [Passage(**json.loads(line)) for line in (build / PASSAGES).read_text(encoding="utf-8").splitlines()]
+            passages = [
+                Passage(**json.loads(line)) for line in (build / PASSAGES).read_text(encoding="utf-8").splitlines()
+            ]
             store = VectorStore.load(build / VECTORS)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             raise IndexCorruptError(f"index {build} cannot be read ({exc}); run `qa index`") from exc
@@ -157,8 +161,9 @@ class PassageIndex:
 
     def mismatch(self, documents: list[Document] | None, embedding_model: str, chunking: Chunking) -> str | None:
         """Why this index no longer matches the documents and settings, or None when it does."""
-        if self.manifest["embedding_model"] != embedding_model:
-            return f"index was built with embedding model {self.manifest['embedding_model']}, settings name {embedding_model}"
+        built_with = self.manifest["embedding_model"]
+        if built_with != embedding_model:
+            return f"index was built with embedding model {built_with}, settings name {embedding_model}"
         if self.manifest.get("chunking") != asdict(chunking):
             return f"index was built with chunking {self.manifest.get('chunking')}, settings give {asdict(chunking)}"
         if documents is not None:

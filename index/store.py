@@ -27,7 +27,9 @@ class VectorStore:
         """The k nearest rows to one query vector as (row, similarity), best first."""
         if len(self) == 0:
             return []
-        scores, rows = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self)))
+        scores, rows = self._index.search(
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self))
+        )
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def save(self, path: Path) -> None:

@@ -14,10 +14,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from index.documents import DocumentError  # noqa: E402
-from index.embedding import ModelNotFoundError  # noqa: E402
-from index.passage_index import IndexError_  # noqa: E402
-from qa.squad import SquadFormatError  # noqa: E402
+from index.documents import DocumentError
+from index.embedding import ModelNotFoundError
+from index.passage_index import IndexError_
+from qa.squad import SquadFormatError
 
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
 
@@ -26,11 +26,23 @@ def _train_reader(args: argparse.Namespace) -> int:
     from qa.training import TrainConfig, train_reader
 
     cfg = TrainConfig(
-        train=args.train, validate=args.validate, base=args.base, out=args.out, epochs=args.epochs,
-        learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length, stride=args.stride,
-        seed=args.seed, warmup=args.warmup, choose_occurrence=not args.first_occurrence,
-        max_train_examples=args.max_train_examples, checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every, threads=args.threads, attention=args.attention,
+        train=args.train,
+        validate=args.validate,
+        base=args.base,
+        out=args.out,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        stride=args.stride,
+        seed=args.seed,
+        warmup=args.warmup,
+        choose_occurrence=not args.first_occurrence,
+        max_train_examples=args.max_train_examples,
+        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every,
+        threads=args.threads,
+        attention=args.attention,
     )
     if args.bf16 is not None:
         cfg.bf16 = args.bf16
@@ -116,9 +128,72 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.host, settings.port = args.host or settings.host, args.port or settings.port
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
         timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
     )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import platform
+    from datetime import UTC, datetime
+
+    from qa.eval_report import write_report
+    from qa.evaluation import http_asker, load_gold, local_asker, run_gold, summarize
+
+    gold = load_gold(args.gold)
+    settings = _settings(args)
+    top_k = args.top_k or settings.top_k
+    if args.url:
+        ask, where = http_asker(args.url, top_k), f"POST {args.url}/ask"
+    else:
+        from qa.pipeline import Answerer
+
+        answerer = Answerer.load(settings)
+        answerer.answer("warm-up question")  # first call pays one-off allocation costs
+        ask, where = local_asker(answerer, top_k), f"in process, reader {settings.reader_model}"
+    outcomes = run_gold(gold, ask, progress=not args.quiet)
+    summary = summarize(outcomes, top_k)
+    meta = {
+        "gold": str(args.gold),
+        "through": where,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    write_report(args.out, summary, outcomes, meta)
+    print(f"report: {args.out / 'report.md'}", file=sys.stderr)
+    keys = ("exact_match", "f1", "recall_at_k", "no_answer_accuracy", "wrong_abstentions", "p50_ms", "p95_ms")
+    print(json.dumps({k: getattr(summary, k) for k in keys}))
+    return 0
+
+
+def _eval_reader(args: argparse.Namespace) -> int:
+    from qa.features import build_features
+    from qa.reader import Reader
+    from qa.settings import Settings
+    from qa.squad import load_squad
+    from qa.squad_eval import evaluate_reader
+
+    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    examples = load_squad(args.file)
+    if args.limit:
+        examples = examples[: args.limit]
+    features = build_features(examples, reader.tokenizer, reader.max_length, reader.stride)
+    threshold = None if args.no_abstain else args.null_threshold
+    scores, texts = evaluate_reader(
+        reader.model, examples, features, threshold, bf16=args.bf16, batch_size=args.batch_size
+    )
+    if args.predictions:
+        args.predictions.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    print(json.dumps(scores))
     return 0
 
 
@@ -148,6 +223,32 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--index-dir", type=Path, default=None)
     v.set_defaults(func=_serve)
 
+    e = sub.add_parser("eval", help="score the pipeline on gold question/answer pairs")
+    e.add_argument("gold", type=Path, help="JSON lines {question, answers} or SQuAD JSON")
+    e.add_argument("--url", default=None, help="ask a running server's POST /ask instead of the in-process pipeline")
+    e.add_argument("--top-k", type=int, default=None, choices=range(1, 11), metavar="K")
+    e.add_argument("--out", type=Path, default=Path("eval/out"), help="where results.json, report.md and plots go")
+    e.add_argument("--reader", default=None)
+    e.add_argument("--index-dir", type=Path, default=None)
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=_eval)
+
+    r = sub.add_parser("eval-reader", help="score a reader alone on a SQuAD-format file (official metrics)")
+    r.add_argument("file", type=Path)
+    r.add_argument("--model", default=None, help="reader directory or hub id (default: the shipped reader)")
+    r.add_argument("--predictions", type=Path, default=None, help="write {id: answer text} for the official scripts")
+    r.add_argument(
+        "--null-threshold", type=float, default=0.0, help="abstain when null logit - best span logit exceeds this"
+    )
+    r.add_argument("--no-abstain", action="store_true", help="always answer with the best span")
+    r.add_argument("--max-length", type=int, default=256)
+    r.add_argument("--stride", type=int, default=128)
+    r.add_argument("--batch-size", type=int, default=64)
+    r.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False, help="bf16 autocast for inference")
+    r.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    r.add_argument("--threads", type=int, default=None)
+    r.set_defaults(func=_eval_reader)
+
     t = sub.add_parser("train-reader", help="fine-tune an encoder into an extractive reader on SQuAD JSON")
     t.add_argument("--train", type=Path, nargs="+", required=True, help="SQuAD v1.1/v2.0 JSON files to learn from")
     t.add_argument("--validate", type=Path, nargs="*", default=[], help="SQuAD JSON scored after each epoch")
@@ -160,12 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--stride", type=int, default=128, help="tokens shared by consecutive windows")
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with rising learning rate")
-    t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: where the CPU has it)")
-    t.add_argument("--first-occurrence", action="store_true", help="train on answer_start as given, not the occurrence nearest the question")
+    t.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: where the CPU has it)",
+    )
+    t.add_argument(
+        "--first-occurrence",
+        action="store_true",
+        help="train on answer_start as given, not the occurrence nearest the question",
+    )
     t.add_argument("--max-train-examples", type=int, default=None, help="use only the first N questions (smoke tests)")
     t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
     t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
-    t.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue from the checkpoint if there is one")
+    t.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue from the checkpoint if there is one",
+    )
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
     t.set_defaults(func=_train_reader)

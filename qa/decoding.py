@@ -18,7 +18,9 @@ class SpanCandidate:
     probability: float
 
 
-def span_scores(start_logits: torch.Tensor, end_logits: torch.Tensor, context_mask: torch.Tensor, max_answer_tokens: int) -> torch.Tensor:
+def span_scores(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, context_mask: torch.Tensor, max_answer_tokens: int
+) -> torch.Tensor:
     """[F, L, L] start+end logit sums, -inf where the span is not a context span of allowed length."""
     length = start_logits.shape[1]
     scores = start_logits[:, :, None] + end_logits[:, None, :]

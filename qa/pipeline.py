@@ -52,7 +52,9 @@ class Answerer:
         if settings.threads:
             torch.set_num_threads(settings.threads)
         embedder = Embedder(settings.embedding_model_path())
-        reader = Reader(settings.reader_model, settings.reader_max_length, settings.reader_stride, settings.max_answer_tokens)
+        reader = Reader(
+            settings.reader_model, settings.reader_max_length, settings.reader_stride, settings.max_answer_tokens
+        )
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         return cls(settings, embedder, index, reader)
 
@@ -72,7 +74,10 @@ class Answerer:
         if best.score < self.settings.min_score or best.null_logit > best.logit:
             # The reader prefers no span: keep its best guess visible as the first alternative.
             return Answer(
-                question, None, round(best.score, 4), passages[0],
+                question,
+                None,
+                round(best.score, 4),
+                passages[0],
                 alternatives=[_candidate(best), *alternatives][: max(1, self.settings.alternatives)],
                 retrieved=passages,
             )

@@ -35,7 +35,11 @@ class Span:
 
 
 def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
-    where = f"the directory {model} does not hold a model" if Path(model).is_absolute() else f"{model!r} is not a local directory"
+    where = (
+        f"the directory {model} does not hold a model"
+        if Path(model).is_absolute()
+        else f"{model!r} is not a local directory"
+    )
     return ReaderNotFoundError(
         f"cannot load the reader: {where}. Set QA_READER_MODEL to a directory with config.json, weights and "
         f"tokenizer (the project ships one in models/reader), or to a hub id such as "
@@ -76,9 +80,7 @@ class Reader:
         )
         owners = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
-        context = torch.tensor(
-            [[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool
-        )
+        context = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool)
         out = self.model(**enc)
         candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
         spans = []

@@ -12,8 +12,50 @@ from typing import Any
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words too common to tell two occurrences of an answer apart.
 _STOPWORDS = frozenset(
-    "a an the of in on at to for by with from and or is was are were be been what which who whom "
-    "whose when where why how did do does that this these those as it its into than then".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "is",
+        "was",
+        "are",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "do",
+        "does",
+        "that",
+        "this",
+        "these",
+        "those",
+        "as",
+        "it",
+        "its",
+        "into",
+        "than",
+        "then",
+    ]
 )
 
 
@@ -94,7 +136,9 @@ def choose_answer_occurrence(question: str, context: str, answer: str, given: in
     question_words = _content_words(question)
 
     def overlap(start: int) -> int:
-        around = context[max(0, start - window) : start] + " " + context[start + len(answer) : start + len(answer) + window]
+        around = (
+            context[max(0, start - window) : start] + " " + context[start + len(answer) : start + len(answer) + window]
+        )
         return len(question_words & _content_words(around))
 
     # max() keeps the first of equal scores, so ties stay with the given occurrence order.
@@ -109,9 +153,7 @@ def with_chosen_occurrences(examples: list[SquadExample]) -> list[SquadExample]:
             fixed.append(ex)
             continue
         start = choose_answer_occurrence(ex.question, ex.context, ex.answers[0], ex.answer_starts[0])
-        fixed.append(
-            SquadExample(ex.id, ex.title, ex.question, ex.context, ex.answers, (start, *ex.answer_starts[1:]))
-        )
+        fixed.append(SquadExample(ex.id, ex.title, ex.question, ex.context, ex.answers, (start, *ex.answer_starts[1:])))
     return fixed
 
 

@@ -73,10 +73,7 @@ def predict_squad(
                 ex = examples[owner]
                 text = ex.context[offsets[j, cand.start_token, 0] : offsets[j, cand.end_token, 1]]
                 best[owner] = SquadPrediction(text, cand.logit, 0.0)
-    return {
-        ex.id: _with_margin(best.get(i), null.get(i, 0.0))
-        for i, ex in enumerate(examples)
-    }
+    return {ex.id: _with_margin(best.get(i), null.get(i, 0.0)) for i, ex in enumerate(examples)}
 
 
 def _with_margin(pred: SquadPrediction | None, null_logit: float) -> SquadPrediction:

@@ -9,7 +9,6 @@ import logging
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +94,9 @@ def cached_features(
     examples: list[SquadExample], tokenizer, key_parts: list[str], max_length: int, stride: int, cache: Path
 ) -> FeatureSet:
     """Build features once per (data, tokenizer, window) and keep them on disk."""
-    key = hashlib.sha256("|".join([FEATURES_VERSION, *key_parts, str(max_length), str(stride)]).encode()).hexdigest()[:20]
+    key = hashlib.sha256("|".join([FEATURES_VERSION, *key_parts, str(max_length), str(stride)]).encode()).hexdigest()[
+        :20
+    ]
     path = cache / "features" / f"{key}.npz"
     if path.exists():
         log.info("features from cache %s", path)
@@ -105,7 +106,9 @@ def cached_features(
     return features
 
 
-def length_bucketed_batches(lengths: np.ndarray, batch_size: int, buckets_of: int, rng: np.random.Generator) -> list[np.ndarray]:
+def length_bucketed_batches(
+    lengths: np.ndarray, batch_size: int, buckets_of: int, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Shuffle, sort within buckets of `buckets_of` batches by length, then shuffle the batches."""
     order = rng.permutation(len(lengths))
     span = batch_size * buckets_of
@@ -118,7 +121,9 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, buckets_of: in
     return batches
 
 
-def span_loss(start_logits: torch.Tensor, end_logits: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+def span_loss(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor
+) -> torch.Tensor:
     """Mean cross-entropy of the gold start and end tokens, padding excluded."""
     neg = torch.finfo(torch.float32).min
     start_logits = start_logits.float().masked_fill(~mask, neg)
@@ -147,7 +152,11 @@ class Trainer:
         self.tokenizer = AutoTokenizer.from_pretrained(cfg.base)
         self.train_examples = self._load_train()
         cache = default_cache_dir()
-        parts = [_file_digest(p) for p in cfg.train] + [cfg.base, str(cfg.choose_occurrence), str(cfg.max_train_examples)]
+        parts = [_file_digest(p) for p in cfg.train] + [
+            cfg.base,
+            str(cfg.choose_occurrence),
+            str(cfg.max_train_examples),
+        ]
         self.features = cached_features(self.train_examples, self.tokenizer, parts, cfg.max_length, cfg.stride, cache)
         self.validation = self._load_validation(cache)
         self.model = AutoModelForQuestionAnswering.from_pretrained(cfg.base, attn_implementation=cfg.attention)
@@ -172,9 +181,17 @@ class Trainer:
         for path in self.cfg.validate:
             examples = load_squad(path)
             kept = drop_seen_contexts(examples, self.train_examples)
-            log.info("validation %s: %d questions (%d dropped: their text is in training)", path.name, len(kept), len(examples) - len(kept))
+            log.info(
+                "validation %s: %d questions (%d dropped: their text is in training)",
+                path.name,
+                len(kept),
+                len(examples) - len(kept),
+            )
             parts = [_file_digest(path), "validate", *(_file_digest(p) for p in self.cfg.train), self.cfg.base]
-            sets[path.name] = (kept, cached_features(kept, self.tokenizer, parts, self.cfg.max_length, self.cfg.stride, cache))
+            sets[path.name] = (
+                kept,
+                cached_features(kept, self.tokenizer, parts, self.cfg.max_length, self.cfg.stride, cache),
+            )
         return sets
 
     # --- checkpoints -------------------------------------------------------------------------
@@ -239,10 +256,16 @@ class Trainer:
         while self.epoch < self.cfg.epochs:
             if self.batches is None:
                 rng = np.random.default_rng(self.cfg.seed + self.epoch)
-                self.batches = length_bucketed_batches(self.features.lengths, self.cfg.batch_size, self.cfg.buckets_of, rng)
+                self.batches = length_bucketed_batches(
+                    self.features.lengths, self.cfg.batch_size, self.cfg.buckets_of, rng
+                )
             bar = tqdm(
-                total=len(self.batches), initial=self.step, desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
-                unit="step", mininterval=1 if sys.stderr.isatty() else 30, dynamic_ncols=True,
+                total=len(self.batches),
+                initial=self.step,
+                desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+                unit="step",
+                mininterval=1 if sys.stderr.isatty() else 30,
+                dynamic_ncols=True,
             )
             smoothed = None
             while self.step < len(self.batches):
@@ -253,7 +276,13 @@ class Trainer:
                 bar.set_postfix(loss=f"{smoothed:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}", refresh=False)
                 if self.step % self.cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-                    log.info("checkpoint at epoch %d step %d/%d loss %.4f", self.epoch + 1, self.step, len(self.batches), smoothed)
+                    log.info(
+                        "checkpoint at epoch %d step %d/%d loss %.4f",
+                        self.epoch + 1,
+                        self.step,
+                        len(self.batches),
+                        smoothed,
+                    )
             bar.close()
             self.epoch, self.step, self.batches = self.epoch + 1, 0, None
             figures = {"epoch": self.epoch, **self.validate()}

@@ -1,0 +1,110 @@
+"""Writing an evaluation run to disk: results.json, report.md and two PNG plots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from qa.evaluation import Outcome, Summary
+
+
+def _cell(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def misses(outcomes: list[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.exact_match < 1.0]
+
+
+def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, str]) -> str:
+    s = summary
+    lines = [
+        "# Evaluation report",
+        "",
+        *(f"- {k}: {v}" for k, v in meta.items()),
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| questions | {s.questions} ({s.unanswerable} unanswerable) |",
+        f"| exact match | {s.exact_match:.1f} |",
+        f"| F1 | {s.f1:.1f} |",
+        f"| recall@{s.top_k} (a retrieved passage holds a gold answer) | {s.recall_at_k:.1f}% |",
+        f"| unanswerable abstained | {s.abstained_unanswerable} of {s.unanswerable} ({s.no_answer_accuracy:.1f}%) |",
+        f"| abstention precision | {s.no_answer_precision:.1f}% |",
+        f"| wrong abstentions (answerable questions answered null) | {s.wrong_abstentions} |",
+        f"| latency p50 / p95 / max | {s.p50_ms:.1f} / {s.p95_ms:.1f} / {s.max_ms:.1f} ms |",
+        "",
+        "![reliability](reliability.png) ![latency](latency.png)",
+        "",
+        f"## Misses ({len(misses(outcomes))})",
+        "",
+        "| question | expected | got | score | F1 | passage |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for o in misses(outcomes):
+        expected = " / ".join(o.expected) or "(no answer)"
+        got = o.answer if o.answer is not None else "(no answer)"
+        cells = [_cell(o.question, 60), _cell(expected, 50), _cell(got, 50), f"{o.score:.2f}", f"{o.f1:.2f}"]
+        lines.append("| " + " | ".join([*cells, _cell(o.context)]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_reliability(summary: Summary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in summary.reliability if r["answers"]]
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.bar(
+        [(r["low"] + r["high"]) / 2 for r in rows],
+        [r["accuracy"] for r in rows],
+        width=0.09,
+        alpha=0.7,
+        label="exact-match rate",
+    )
+    for r in rows:
+        ax.annotate(
+            str(r["answers"]), ((r["low"] + r["high"]) / 2, r["accuracy"]), ha="center", va="bottom", fontsize=7
+        )
+    ax.set(
+        xlabel="answer score",
+        ylabel="fraction exactly right",
+        xlim=(0, 1),
+        ylim=(0, 1.05),
+        title="Reliability (answers given)",
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_latency(outcomes: list[Outcome], summary: Summary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
+    ax.hist([o.latency_ms for o in outcomes], bins=30, color="#4a7bd0")
+    for value, name in ((summary.p50_ms, "p50"), (summary.p95_ms, "p95")):
+        ax.axvline(value, color="black", linestyle="--", linewidth=1)
+        ax.annotate(f"{name} {value:.0f} ms", (value, ax.get_ylim()[1] * 0.9), rotation=90, fontsize=8, ha="right")
+    ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Latency")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(out: Path, summary: Summary, outcomes: list[Outcome], meta: dict[str, str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"meta": meta, "summary": asdict(summary), "outcomes": [asdict(o) for o in outcomes]}
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "report.md").write_text(report_markdown(summary, outcomes, meta), encoding="utf-8")
+    plot_reliability(summary, out / "reliability.png")
+    plot_latency(outcomes, summary, out / "latency.png")

@@ -1,0 +1,211 @@
+"""Scoring the whole pipeline on gold question/answer pairs: accuracy, retrieval, abstention, latency."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa.metrics import best_over_gold, normalize_answer
+from qa.squad import SquadFormatError, examples_from_squad
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    question: str
+    answers: tuple[str, ...]  # empty: the documents do not answer it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the system said about one gold question."""
+
+    question: str
+    expected: tuple[str, ...]
+    answer: str | None
+    score: float
+    context: str
+    retrieved: tuple[str, ...]  # texts of the passages the reader was given
+    latency_ms: float
+    exact_match: float = 0.0
+    f1: float = 0.0
+    retrieved_answer: bool = False
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.expected)
+
+
+def load_gold(path: str | Path) -> list[GoldQuestion]:
+    """Gold pairs from JSON lines ({"question", "answers"}) or a SQuAD JSON file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+            return [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad(data)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SquadFormatError(f"{path}: not SQuAD JSON ({exc!r})") from exc
+    gold = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question, answers = row["question"], row["answers"]
+            if (
+                not isinstance(question, str)
+                or not isinstance(answers, list)
+                or not all(isinstance(a, str) for a in answers)
+            ):
+                raise TypeError("question must be a string and answers a list of strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SquadFormatError(
+                f'{path}:{number}: expected {{"question": str, "answers": [str, ...]}} ({exc})'
+            ) from exc
+        gold.append(GoldQuestion(question, tuple(answers)))
+    if not gold:
+        raise SquadFormatError(f"{path}: no questions")
+    return gold
+
+
+def score_outcome(outcome: Outcome) -> Outcome:
+    """Fill in EM/F1 (a null answer is right exactly when the gold has no answers) and retrieval hit."""
+    em, f1 = best_over_gold(outcome.answer or "", outcome.expected)
+    golds = [normalize_answer(a) for a in outcome.expected]
+    hit = any(g and g in normalize_answer(p) for g in golds for p in outcome.retrieved)
+    return Outcome(**{**asdict(outcome), "exact_match": em, "f1": f1, "retrieved_answer": hit})
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Summary:
+    questions: int
+    exact_match: float
+    f1: float
+    recall_at_k: float
+    no_answer_accuracy: float
+    no_answer_precision: float
+    wrong_abstentions: int
+    abstained_unanswerable: int
+    unanswerable: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    top_k: int
+    reliability: list[dict[str, float]] = field(default_factory=list)
+
+
+def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary:
+    """Aggregate figures in percent (counts as integers)."""
+    answerable = [o for o in outcomes if o.answerable]
+    unanswerable = [o for o in outcomes if not o.answerable]
+    abstained = [o for o in outcomes if o.answer is None]
+    right_abstentions = [o for o in abstained if not o.answerable]
+    latencies = [o.latency_ms for o in outcomes]
+
+    def pct(part: float, whole: int) -> float:
+        return round(100 * part / whole, 2) if whole else 0.0
+
+    return Summary(
+        questions=len(outcomes),
+        exact_match=pct(sum(o.exact_match for o in outcomes), len(outcomes)),
+        f1=pct(sum(o.f1 for o in outcomes), len(outcomes)),
+        recall_at_k=pct(sum(o.retrieved_answer for o in answerable), len(answerable)),
+        no_answer_accuracy=pct(len(right_abstentions), len(unanswerable)),
+        no_answer_precision=pct(len(right_abstentions), len(abstained)),
+        wrong_abstentions=len(abstained) - len(right_abstentions),
+        abstained_unanswerable=len(right_abstentions),
+        unanswerable=len(unanswerable),
+        p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
+        p95_ms=round(percentile(latencies, 95), 1) if latencies else 0.0,
+        max_ms=round(max(latencies), 1) if latencies else 0.0,
+        top_k=top_k,
+        reliability=reliability(outcomes, buckets),
+    )
+
+
+def reliability(outcomes: list[Outcome], buckets: int = 10) -> list[dict[str, float]]:
+    """Per score bucket: how many answers fell in it and how many of those were exactly right."""
+    rows = []
+    answered = [o for o in outcomes if o.answer is not None]
+    for b in range(buckets):
+        lo, hi = b / buckets, (b + 1) / buckets
+        inside = [o for o in answered if lo <= o.score < hi or (b == buckets - 1 and o.score == 1.0)]
+        rows.append(
+            {
+                "low": lo,
+                "high": hi,
+                "answers": len(inside),
+                "accuracy": round(sum(o.exact_match for o in inside) / len(inside), 4) if inside else 0.0,
+                "mean_score": round(sum(o.score for o in inside) / len(inside), 4) if inside else 0.0,
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The part of an answer evaluation looks at, whether it came in process or over HTTP."""
+
+    answer: str | None
+    score: float
+    context: str
+    retrieved: tuple[str, ...]
+
+
+AskFn = Callable[[str], Reply]
+
+
+def local_asker(answerer, top_k: int | None) -> AskFn:
+    """Ask the in-process pipeline."""
+
+    def ask(question: str) -> Reply:
+        a = answerer.answer(question, top_k)
+        return Reply(a.text, a.score, a.passage.text if a.passage else "", tuple(p.text for p in a.retrieved))
+
+    return ask
+
+
+def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0) -> AskFn:
+    """Ask a running server's POST /ask."""
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
+
+    def ask(question: str) -> Reply:
+        body = {"question": question} | ({"top_k": top_k} if top_k else {})
+        response = client.post("/ask", json=body)
+        if response.status_code != 200:
+            raise RuntimeError(f"POST {url}/ask answered {response.status_code}: {response.text[:200]}")
+        data = response.json()
+        retrieved = tuple(p["text"] for p in data.get("retrieved", [])) or (data["context"],)
+        return Reply(data["answer"], float(data["score"]), data["context"], retrieved)
+
+    return ask
+
+
+def run_gold(gold: Iterable[GoldQuestion], ask: AskFn, progress: bool = True) -> list[Outcome]:
+    """Ask every gold question, timing each, and score the replies."""
+    from tqdm import tqdm
+
+    gold = list(gold)
+    outcomes = []
+    for item in tqdm(gold, desc="questions", unit="q", disable=not progress):
+        started = time.perf_counter()
+        reply = ask(item.question)
+        elapsed = round(1000 * (time.perf_counter() - started), 2)
+        outcome = Outcome(
+            item.question, item.answers, reply.answer, reply.score, reply.context, reply.retrieved, elapsed
+        )
+        outcomes.append(score_outcome(outcome))
+    return outcomes
