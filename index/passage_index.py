@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -114,7 +115,7 @@ class PassageIndex:
     def save(self, directory: Path) -> Path:
         """Write this index as a new build of `directory` and make it the live one; returns the build."""
         directory.mkdir(parents=True, exist_ok=True)
-        build = directory / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        build = directory / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         tmp = directory / f".tmp-{build.name}"
         tmp.mkdir()
         lines = "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in self.passages)

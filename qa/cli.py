@@ -283,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
+    t.add_argument("--attention-dropout", type=float, default=0.0, help="dropout on attention probabilities")
     t.set_defaults(func=_train_reader)
 
     s = sub.add_parser("split-squad", help="split a SQuAD file into train/holdout by whole articles")

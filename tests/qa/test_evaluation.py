@@ -1,0 +1,99 @@
+import json
+
+import pytest
+
+from qa.eval_report import write_report
+from qa.evaluation import GoldQuestion, Reply, load_gold, percentile, run_gold, summarize
+
+
+def fake_ask(replies):
+    def ask(question):
+        return replies[question]
+
+    return ask
+
+
+GOLD = [
+    GoldQuestion("where", ("Shenzhen",)),
+    GoldQuestion("who", ("Lau Seng Yee",)),
+    GoldQuestion("how much", ("US$150 billion", "nearly US$150 billion")),
+    GoldQuestion("ceo", ()),
+    GoldQuestion("founded", ()),
+]
+REPLIES = {
+    "where": Reply("Shenzhen", 0.95, "The Shenzhen-based company", ("The Shenzhen-based company", "other")),
+    "who": Reply(None, 0.1, "Lau Seng Yee said", ("Lau Seng Yee said",)),  # wrong abstention, but retrieved
+    "how much": Reply("150 billion", 0.55, "worth nearly US$150 billion", ("no", "worth nearly US$150 billion")),
+    "ceo": Reply(None, 0.05, "x", ("x",)),  # right abstention
+    "founded": Reply("1998", 0.45, "y", ("y",)),  # answered an unanswerable question
+}
+
+
+def test_summary_figures_on_hand_made_outcomes():
+    outcomes = run_gold(GOLD, fake_ask(REPLIES), progress=False)
+    s = summarize(outcomes, top_k=2)
+    assert s.questions == 5
+    assert s.exact_match == 40.0  # where + ceo
+    # F1: where 1, who 0, how much 2/3 ([150, billion] vs [us150, billion] -> 1/2; vs nearly us150 billion -> 2/3)
+    assert s.f1 == pytest.approx(100 * (1 + 0 + 0.5 + 1 + 0) / 5, abs=0.01)
+    assert s.recall_at_k == 100.0  # every answerable question had its answer in a retrieved passage
+    assert s.no_answer_accuracy == 50.0 and s.abstained_unanswerable == 1 and s.unanswerable == 2
+    assert s.no_answer_precision == 50.0 and s.wrong_abstentions == 1
+    assert all(o.latency_ms >= 0 for o in outcomes)
+
+
+def test_recall_misses_when_no_retrieved_passage_holds_the_answer():
+    outcomes = run_gold([GoldQuestion("q", ("Shenzhen",))], fake_ask({"q": Reply("x", 0.5, "c", ("London",))}), False)
+    assert summarize(outcomes, 3).recall_at_k == 0.0
+
+
+def test_percentile_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_reliability_buckets_count_answers():
+    s = summarize(run_gold(GOLD, fake_ask(REPLIES), progress=False), 2)
+    by_bucket = {round(r["low"], 1): r for r in s.reliability}
+    assert by_bucket[0.9]["answers"] == 1 and by_bucket[0.9]["accuracy"] == 1.0
+    assert by_bucket[0.5]["answers"] == 1 and by_bucket[0.5]["accuracy"] == 0.0
+    assert sum(r["answers"] for r in s.reliability) == 3  # abstentions have no score bucket
+
+
+def test_gold_files_jsonl_and_squad(tmp_path):
+    jsonl = tmp_path / "g.jsonl"
+    jsonl.write_text('{"question": "q1", "answers": ["a"]}\n\n{"question": "q2", "answers": []}\n')
+    assert load_gold(jsonl) == [GoldQuestion("q1", ("a",)), GoldQuestion("q2", ())]
+    squad = tmp_path / "g.json"
+    squad.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "title": "t",
+                        "paragraphs": [
+                            {
+                                "context": "c a",
+                                "qas": [{"id": "1", "question": "q", "answers": [{"text": "a", "answer_start": 2}]}],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    assert load_gold(squad) == [GoldQuestion("q", ("a",))]
+    jsonl.write_text('{"question": 3}\n')
+    with pytest.raises(ValueError, match=":1:"):
+        load_gold(jsonl)
+
+
+def test_report_files_are_written(tmp_path):
+    outcomes = run_gold(GOLD, fake_ask(REPLIES), progress=False)
+    write_report(tmp_path, summarize(outcomes, 2), outcomes, {"gold": "test"})
+    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "report.md", "reliability.png", "latency.png"}
+    report = (tmp_path / "report.md").read_text()
+    assert "| who |" in report and "Misses (3)" in report
+    assert json.loads((tmp_path / "results.json").read_text())["summary"]["exact_match"] == 40.0
