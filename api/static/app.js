@@ -8,6 +8,7 @@
   const MAX_QUESTION_CHARS = 1000; // the server's default limit; the server still has the last word
   const MAX_STORED_TURNS = 200;
   const MAX_EXAMPLES = 4;
+  const MAX_INPUT_HEIGHT = 200; // px, as in style.css
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -32,6 +33,7 @@
   let pending = null; // {controller, chat} while a question is on its way
   let chat = 0; // bumped by "New chat" so a late reply to the old conversation is dropped
   let documentsKnown = false;
+  let documentsRetry = 0; // timer of the next GET /documents while the service is not ready
 
   // ---- storage -------------------------------------------------------------------------------
 
@@ -97,7 +99,7 @@
   function renderTurn(turn) {
     if (turn.type === "question") return renderQuestion(turn.text);
     if (turn.type === "error") return renderError(turn);
-    return turn.data.answer === null ? renderNotFound(turn.data) : renderAnswer(turn.data);
+    return turn.data.answer && turn.data.answer.trim() ? renderAnswer(turn.data) : renderNotFound(turn.data);
   }
 
   function renderQuestion(text) {
@@ -197,16 +199,64 @@
     return box;
   }
 
+  // The passage an answer is quoted from; with `highlight`, only the paragraph holding the answer until expanded.
   function sourceFigure(data, highlight) {
     const figure = el("figure", "source");
     const caption = el("figcaption", "source-meta");
-    const source = data.source && typeof data.source === "object" ? data.source : {};
-    caption.append(icon("document"), el("span", "source-document", String(source.document || "Document")));
-    if (Number.isInteger(source.passage)) caption.append(el("span", "source-passage", `passage ${source.passage + 1}`));
-    const quote = el("blockquote", "passage");
-    appendHighlighted(quote, data.context, highlight ? data.answer_start : 0, highlight ? data.answer_end : 0);
+    appendSourceName(caption, data.source);
+    const start = highlight ? data.answer_start : 0;
+    const end = highlight ? data.answer_end : 0;
+    const { quote, hidden } = passageQuote(data.context, start, end, highlight);
     figure.append(caption, quote);
+    if (hidden) {
+      figure.classList.add("is-collapsed");
+      const toggle = el("button", "link-button", "Show full passage");
+      toggle.type = "button";
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.addEventListener("click", () => {
+        const collapsed = figure.classList.toggle("is-collapsed");
+        toggle.setAttribute("aria-expanded", String(!collapsed));
+        toggle.textContent = collapsed ? "Show full passage" : "Show less";
+      });
+      caption.append(toggle);
+    }
     return figure;
+  }
+
+  function appendSourceName(parent, source) {
+    const where = source && typeof source === "object" ? source : {};
+    parent.append(icon("document"), el("span", "source-document", String(where.document || "Document")));
+    if (Number.isInteger(where.passage)) parent.append(el("span", "source-passage", `Passage ${where.passage + 1}`));
+  }
+
+  function passageQuote(text, start, end, focus) {
+    const quote = el("blockquote", "passage");
+    const s = clampOffset(start, text);
+    const e = clampOffset(end, text);
+    let hidden = 0;
+    for (const [from, to] of paragraphs(text)) {
+      const paragraph = el("p", "passage-paragraph");
+      appendHighlighted(paragraph, text.slice(from, to), s - from, e - from);
+      if (focus && e > s && !(s < to && e > from)) {
+        paragraph.classList.add("passage-more");
+        hidden += 1;
+      }
+      quote.append(paragraph);
+    }
+    return { quote, hidden };
+  }
+
+  // [start, end) of each paragraph; paragraphs are separated by blank lines.
+  function paragraphs(text) {
+    const spans = [];
+    const gap = /\n\s*\n/g;
+    let from = 0;
+    for (let match = gap.exec(text); match; match = gap.exec(text)) {
+      spans.push([from, match.index]);
+      from = match.index + match[0].length;
+    }
+    spans.push([from, text.length]);
+    return spans.filter(([a, b]) => b > a);
   }
 
   function appendHighlighted(parent, text, start, end) {
@@ -235,9 +285,7 @@
       const excerpt = el("p", "alternative-excerpt");
       appendExcerpt(excerpt, alt);
       const where = el("p", "source-meta");
-      const source = alt.source && typeof alt.source === "object" ? alt.source : {};
-      where.append(icon("document"), el("span", "source-document", String(source.document || "Document")));
-      if (Number.isInteger(source.passage)) where.append(el("span", "source-passage", `passage ${source.passage + 1}`));
+      appendSourceName(where, alt.source);
       item.append(head, excerpt, where);
       list.append(item);
     }
@@ -320,7 +368,7 @@
     pending = null;
     setPending(false);
     addTurn(reply);
-    if (!documentsKnown) loadDocuments();
+    if (!documentsKnown && reply.type === "answer") loadDocuments();
     // Back to the question box, except on touch screens where that would pop up the keyboard unasked.
     if (returnFocus || (document.activeElement === document.body && !touchScreen.matches)) ui.input.focus();
   }
@@ -375,7 +423,7 @@
       turn.title = "No answer in time";
       turn.message = `The server did not answer within ${ASK_TIMEOUT_MS / 1000} seconds. Try again in a moment.`;
     } else if (kind === "http" && status === 503) {
-      turn.title = "The assistant is busy or not ready";
+      turn.title = "The assistant is unavailable right now";
       turn.message = error.message || "Try again in a few seconds.";
     } else if (kind === "http" && status >= 500) {
       turn.title = "Something went wrong on the server";
@@ -441,7 +489,10 @@
   }
 
   async function loadDocuments(attempt = 0) {
-    const retryIn = (seconds) => setTimeout(() => loadDocuments(attempt + 1), seconds * 1000);
+    clearTimeout(documentsRetry);
+    const retryIn = (seconds) => {
+      documentsRetry = setTimeout(() => loadDocuments(attempt + 1), seconds * 1000);
+    };
     let response;
     try {
       response = await fetch("/documents", { headers: { Accept: "application/json" } });
@@ -526,8 +577,10 @@
     const near = length > MAX_QUESTION_CHARS * 0.8;
     ui.charCount.textContent = near ? `${length.toLocaleString()} / ${MAX_QUESTION_CHARS.toLocaleString()}` : "";
     ui.charCount.classList.toggle("over", length > MAX_QUESTION_CHARS);
+    // Grow with the text up to a limit; an empty box stays one line whatever the placeholder's length.
     ui.input.style.height = "auto";
-    ui.input.style.height = `${Math.min(ui.input.scrollHeight, 200)}px`;
+    if (ui.input.value) ui.input.style.height = `${Math.min(ui.input.scrollHeight, MAX_INPUT_HEIGHT)}px`;
+    ui.input.classList.toggle("is-scrolling", ui.input.scrollHeight > MAX_INPUT_HEIGHT);
   }
 
   function submit(event) {

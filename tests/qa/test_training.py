@@ -1,0 +1,102 @@
+"""A few real training steps on a tiny synthetic slice: the loss falls, and a resumed run continues exactly."""
+
+import json
+
+import pytest
+import torch
+
+from index.embedding import bundled_embedding_model
+from qa.training import Trainer, TrainConfig, length_bucketed_batches
+
+pytestmark = pytest.mark.slow
+
+PLACES = ["Paris", "Lagos", "Lima", "Oslo", "Quito", "Hanoi", "Cairo", "Dublin", "Nairobi", "Manila", "Sofia", "Riga"]
+THINGS = ["lamps", "boats", "maps", "drums", "kites", "clocks", "bells", "chairs", "coins", "tiles", "masks", "ropes"]
+
+
+def tiny_squad(path):
+    paragraphs = []
+    for i, (place, thing) in enumerate(zip(PLACES, THINGS, strict=True)):
+        context = f"The workshop of guild {i} stands in {place}. Its members make {thing} for the market."
+        qas = [
+            {"id": f"{i}-w", "question": f"Where does guild {i} work?", "answers": [{"text": place, "answer_start": context.index(place)}]},
+            {"id": f"{i}-m", "question": f"What does guild {i} make?", "answers": [{"text": thing, "answer_start": context.index(thing)}]},
+        ]
+        paragraphs.append({"context": context, "qas": qas})
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "Guilds", "paragraphs": paragraphs}]}))
+    return path
+
+
+def config(tmp_path, **overrides):
+    base = dict(
+        train=[tiny_squad(tmp_path / "train.json")], validate=[], base=str(bundled_embedding_model()),
+        out=tmp_path / "reader", epochs=3, learning_rate=3e-4, batch_size=8, max_length=64, stride=16,
+        warmup=0.0, checkpoint_dir=tmp_path / "run", checkpoint_every=2, bf16=False, threads=2,
+    )
+    return TrainConfig(**(base | overrides))
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_loss_goes_down_and_a_reader_directory_is_written(tmp_path):
+    trainer = Trainer(config(tmp_path, epochs=4))
+    losses = []
+    original = trainer.train_step
+
+    def record(rows):
+        losses.append(original(rows))
+        return losses[-1]
+
+    trainer.train_step = record
+    trainer.run()
+    assert len(losses) == 4 * 3  # 24 questions, batches of 8
+    assert sum(losses[-3:]) / 3 < 0.6 * sum(losses[:3]) / 3
+    out = tmp_path / "reader"
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+    assert json.loads((out / "training.json").read_text())["config"]["epochs"] == 4
+
+
+def test_resume_continues_where_it_stopped(tmp_path):
+    uninterrupted = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "a", out=tmp_path / "ra"))
+    uninterrupted.run()
+
+    stopped = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb"))
+    original = stopped.train_step
+    calls = {"n": 0}
+
+    def crash_after_five(rows):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt("session ended")
+        return original(rows)
+
+    stopped.train_step = crash_after_five
+    with pytest.raises(KeyboardInterrupt):
+        stopped.run()
+
+    resumed = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb"))
+    assert resumed.resume()
+    assert (resumed.epoch, resumed.step) == (1, 2)  # 3 steps an epoch, checkpoints every 2 and at epoch ends
+    resumed.run()
+    for name, value in uninterrupted.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, msg=f"{name} differs after resume")
+
+
+def test_resume_refuses_a_checkpoint_from_another_schedule(tmp_path):
+    Trainer(config(tmp_path, epochs=1)).run()
+    other = Trainer(config(tmp_path, epochs=2))
+    with pytest.raises(SystemExit, match="same options"):
+        other.resume()
+
+
+def test_batches_are_length_bucketed_and_cover_every_feature():
+    import numpy as np
+
+    lengths = np.random.default_rng(0).integers(20, 256, size=1000)
+    batches = length_bucketed_batches(lengths, 32, 10, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 30, "batches hold features of similar length"
