@@ -51,6 +51,14 @@ def _train_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_reader(args: argparse.Namespace) -> int:
+    from qa.training import export_checkpoint
+
+    out = export_checkpoint(args.run, args.base, args.out)
+    print(f"reader written to {out}")
+    return 0
+
+
 def _split_squad(args: argparse.Namespace) -> int:
     from qa.squad import read_squad_json, split_by_article
 
@@ -285,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
     t.add_argument("--attention-dropout", type=float, default=0.0, help="dropout on attention probabilities")
     t.set_defaults(func=_train_reader)
+
+    x = sub.add_parser("export-reader", help="write a training run's latest checkpoint as a reader directory")
+    x.add_argument("run", type=Path, help="the run's checkpoint directory (holds checkpoint.pt)")
+    x.add_argument("--base", required=True, help="the encoder the run started from")
+    x.add_argument("--out", type=Path, required=True)
+    x.set_defaults(func=_export_reader)
 
     s = sub.add_parser("split-squad", help="split a SQuAD file into train/holdout by whole articles")
     s.add_argument("file", type=Path)

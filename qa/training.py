@@ -341,3 +341,16 @@ def train_reader(cfg: TrainConfig, resume: bool = True) -> list[dict[str, object
     if resume:
         trainer.resume()
     return trainer.run()
+
+
+def export_checkpoint(run_dir: Path, base: str, out: Path) -> Path:
+    """Write the model of a run's latest checkpoint as a reader directory (e.g. to ship a mid-run model)."""
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
+    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    model.load_state_dict(state["model"])
+    out.mkdir(parents=True, exist_ok=True)
+    model.to(torch.float16).save_pretrained(out)
+    AutoTokenizer.from_pretrained(base).save_pretrained(out)
+    where = {"epoch": state["epoch"], "step": state["step"], "schedule": state["schedule"]}
+    (out / "checkpoint.json").write_text(json.dumps(where, indent=2))
+    return out

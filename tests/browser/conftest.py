@@ -69,7 +69,10 @@ def start_server(workdir: Path, env: dict[str, str], is_up: Callable[[int, dict]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(qa), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}/", process, log)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -121,8 +124,14 @@ def driver() -> Iterator:
     options = Options()
     options.binary_location = str(CHROMIUM)
     for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
     ):
         options.add_argument(argument)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from index.embedding import bundled_embedding_model
-from qa.training import Trainer, TrainConfig, length_bucketed_batches
+from qa.training import TrainConfig, Trainer, length_bucketed_batches
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,16 @@ def tiny_squad(path):
     for i, (place, thing) in enumerate(zip(PLACES, THINGS, strict=True)):
         context = f"The workshop of guild {i} stands in {place}. Its members make {thing} for the market."
         qas = [
-            {"id": f"{i}-w", "question": f"Where does guild {i} work?", "answers": [{"text": place, "answer_start": context.index(place)}]},
-            {"id": f"{i}-m", "question": f"What does guild {i} make?", "answers": [{"text": thing, "answer_start": context.index(thing)}]},
+            {
+                "id": f"{i}-w",
+                "question": f"Where does guild {i} work?",
+                "answers": [{"text": place, "answer_start": context.index(place)}],
+            },
+            {
+                "id": f"{i}-m",
+                "question": f"What does guild {i} make?",
+                "answers": [{"text": thing, "answer_start": context.index(thing)}],
+            },
         ]
         paragraphs.append({"context": context, "qas": qas})
     path.write_text(json.dumps({"version": "1.1", "data": [{"title": "Guilds", "paragraphs": paragraphs}]}))
@@ -29,9 +37,20 @@ def tiny_squad(path):
 
 def config(tmp_path, **overrides):
     base = dict(
-        train=[tiny_squad(tmp_path / "train.json")], validate=[], base=str(bundled_embedding_model()),
-        out=tmp_path / "reader", epochs=3, learning_rate=3e-4, batch_size=8, max_length=64, stride=16,
-        warmup=0.0, checkpoint_dir=tmp_path / "run", checkpoint_every=2, bf16=False, threads=2,
+        train=[tiny_squad(tmp_path / "train.json")],
+        validate=[],
+        base=str(bundled_embedding_model()),
+        out=tmp_path / "reader",
+        epochs=3,
+        learning_rate=3e-4,
+        batch_size=8,
+        max_length=64,
+        stride=16,
+        warmup=0.0,
+        checkpoint_dir=tmp_path / "run",
+        checkpoint_every=2,
+        bf16=False,
+        threads=2,
     )
     return TrainConfig(**(base | overrides))
 

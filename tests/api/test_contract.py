@@ -1,0 +1,103 @@
+"""The HTTP contract of POST /ask, /health, /documents, the docs and security headers (reader is a double)."""
+
+import pytest
+
+from api.app import create_app
+from qa.settings import Settings
+
+
+def test_ask_returns_the_documented_fields(client, canned):
+    r = client.post("/ask", json={"question": "Where is Tencent based?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) >= {"answer", "score", "context", "answer_start", "answer_end", "source", "alternatives"}
+    assert body["answer"] == "Shenzhen"
+    assert body["context"][body["answer_start"] : body["answer_end"]] == "Shenzhen"
+    assert set(body["source"]) == {"document", "passage", "start", "end"}
+    assert body["source"]["document"] == "tencent-uk-partnership-2018.txt"
+    text = (canned.index.passages[0].text, body["source"])  # offsets into the document
+    document = open(f"seeds/{body['source']['document']}", encoding="utf-8").read()
+    assert document[body["source"]["start"] : body["source"]["end"]] == "Shenzhen", text
+    assert 0.0 <= body["score"] <= 1.0
+    assert canned.calls[-1] == ("Where is Tencent based?", None)
+
+
+def test_top_k_is_passed_and_question_is_stripped(client, canned):
+    assert client.post("/ask", json={"question": "  Where?  ", "top_k": 5}).status_code == 200
+    assert canned.calls[-1] == ("Where?", 5)
+
+
+def test_null_answer(client):
+    body = client.post("/ask", json={"question": "What is the capital of France?"}).json()
+    assert body["answer"] is None
+    assert body["answer_start"] == body["answer_end"] == 0
+    assert body["context"]
+
+
+@pytest.mark.parametrize("question", ["Où est basé Tencent ? 🤔", "腾讯总部在哪里？", "Tencent 👍🏽 based‽"])
+def test_unicode_and_emoji_questions_work(client, question):
+    assert client.post("/ask", json={"question": question}).status_code == 200
+
+
+def test_health_and_documents(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    info = client.get("/documents").json()
+    assert info["documents"][0]["id"] == "tencent-uk-partnership-2018.txt"
+    assert info["documents"][0]["date"] == "2018-05-09"
+    assert info["passages"] >= 1 and len(info["examples"]) >= 3
+
+
+def test_health_is_503_until_loaded_then_503_with_reason_on_failure(tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = Settings(reader_model=str(tmp_path / "no-reader"), index_dir=tmp_path / "index")
+    with TestClient(create_app(settings)) as c:
+        first = c.get("/health")
+        assert first.status_code == 503
+        import time
+
+        for _ in range(200):
+            r = c.get("/health")
+            if r.json()["status"] == "error":
+                break
+            time.sleep(0.1)
+        assert r.status_code == 503 and str(tmp_path / "no-reader") in r.json()["detail"]
+        ask = c.post("/ask", json={"question": "Where?"})
+        assert ask.status_code == 503 and "not ready" in ask.json()["detail"]
+
+
+def test_openapi_and_offline_docs(client):
+    schema = client.get("/openapi.json").json()
+    assert "/ask" in schema["paths"]
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "<script>" not in page.text  # no inline script: the CSP forbids it
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/health", "/docs", "/nope"])
+def test_security_headers_and_request_id_on_every_response(client, path):
+    r = client.get(path)
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert len(r.headers["x-request-id"]) >= 8
+
+
+def test_request_id_is_echoed_when_sane(client):
+    assert client.get("/health", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert client.get("/health", headers={"x-request-id": "bad id\t"}).headers["x-request-id"] != "bad id\t"
+
+
+def test_cors_is_off_by_default_and_allow_listed_when_set(canned):
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Settings(), answerer=canned)) as c:
+        r = c.get("/health", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+    with TestClient(create_app(Settings(cors_origins=["https://ok.example"]), answerer=canned)) as c:
+        assert (
+            c.get("/health", headers={"origin": "https://ok.example"}).headers["access-control-allow-origin"]
+            == "https://ok.example"
+        )
+        assert "access-control-allow-origin" not in c.get("/health", headers={"origin": "https://evil.example"}).headers
