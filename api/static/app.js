@@ -540,8 +540,8 @@
 
   function introText(docs) {
     if (!docs.length) return [document.createTextNode("No documents are indexed yet, so I can't answer anything.")];
-    const nodes = [document.createTextNode(`I answer questions from ${plural(docs.length, "document")}: `)];
     const shown = docs.slice(0, 3);
+    const nodes = [document.createTextNode(docs.length === 1 ? "I answer questions from " : `I answer questions from ${docs.length} documents: `)];
     shown.forEach((doc, i) => {
       if (i > 0) nodes.push(document.createTextNode(i === shown.length - 1 && docs.length <= 3 ? " and " : ", "));
       nodes.push(el("strong", "doc-name", doc.id));
@@ -549,7 +549,8 @@
       if (date) nodes.push(document.createTextNode(` (${date})`));
     });
     if (docs.length > 3) nodes.push(document.createTextNode(` and ${docs.length - 3} more`));
-    nodes.push(document.createTextNode(". Every answer quotes the passage it comes from."));
+    const quoting = docs.length === 1 ? " and quote the passage every answer comes from." : ". Every answer quotes its passage.";
+    nodes.push(document.createTextNode(quoting));
     return nodes;
   }
 
