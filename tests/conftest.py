@@ -1,37 +1,20 @@
-"""Shared fixtures: a fake embedder for fast tests, the real models once per session for slow ones."""
+"""Shared fixtures: test doubles for fast tests, the real models once per session for slow ones."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from .doubles import CannedAnswerer, HashingEmbedder
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "tencent-uk-partnership-2018.txt"
-
-
-class HashingEmbedder:
-    """Deterministic bag-of-words vectors: enough to test indexing and search without a model."""
-
-    def __init__(self, name: str = "hashing-test-embedder", dimension: int = 64) -> None:
-        self.name = name
-        self.dimension = dimension
-
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1, norms)
 
 
 @pytest.fixture
@@ -46,6 +29,28 @@ def seed_copy(tmp_path: Path) -> Path:
     docs.mkdir()
     shutil.copy(SEED, docs / SEED.name)
     return docs
+
+
+@pytest.fixture
+def canned(tmp_path, fake_embedder) -> CannedAnswerer:
+    from index.building import refresh_index
+    from index.documents import load_documents
+    from index.passage_index import Chunking
+
+    index = refresh_index(tmp_path / "index", load_documents([ROOT / "seeds"]), fake_embedder, Chunking()).index
+    return CannedAnswerer(index, fake_embedder)
+
+
+@pytest.fixture
+def client(canned):
+    """A TestClient of the app over the seed article, its reader a canned double."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from qa.settings import Settings
+
+    with TestClient(create_app(Settings(), answerer=canned)) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

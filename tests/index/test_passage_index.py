@@ -44,7 +44,7 @@ def test_unchanged_documents_and_model_do_not_rebuild(seed_copy, fake_embedder, 
 
 
 def test_changed_document_model_or_chunking_rebuilds(seed_copy, fake_embedder, tmp_path):
-    from ..conftest import HashingEmbedder
+    from ..doubles import HashingEmbedder
 
     directory = tmp_path / "index"
     build(seed_copy, fake_embedder, directory)
