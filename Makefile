@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install browser index lint bench eval clean teacher-base
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lint: $(STAMP)
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa eval eval/seed_gold.jsonl --out eval/out
+
+# Peers for bench/readers.py: Haystack in .venv, transformers<5 (the old QA pipeline) in .venv-hf4.
+bench-peers: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	test -x .venv-hf4/bin/python || $(PYTHON) -m venv .venv-hf4
+	.venv-hf4/bin/pip install --quiet torch==2.13.0 'transformers<5'
+
+bench: bench-peers
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m bench.readers
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m bench.load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

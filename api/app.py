@@ -79,12 +79,11 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     """Build the app; `answerer` skips loading (tests share one across apps)."""
     settings = settings or Settings()
     state = ServiceState()
+    state.answerer = answerer
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if answerer is not None:
-            state.answerer = answerer
-        else:
+        if answerer is None:
             _load_in_background(state, lambda: Answerer.load(settings))
         yield
         state.executor.shutdown(wait=True, cancel_futures=False)

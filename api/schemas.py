@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from qa.answer import Answer, Candidate
+
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 
 
 class AskRequest(BaseModel):
@@ -12,8 +15,24 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "Where is Tencent based?"}]})
 
-    question: StrictStr = Field(description="The question, 1 to 1,000 characters, not only whitespace.")
-    top_k: StrictInt | None = Field(None, ge=1, le=10, description="How many passages to read (default 3).")
+    # The limits are checked in the handler, with clear messages; the schema states them for clients and fuzzers.
+    question: StrictStr = Field(
+        description="The question: 1 to 1,000 characters, not only whitespace, no control characters but tab and newline.",
+        json_schema_extra={"minLength": 1, "maxLength": 1000, "pattern": QUESTION_PATTERN},
+    )
+    top_k: int | None = Field(None, ge=1, le=10, description="How many passages to read (default 3).")
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        """JSON numbers like 3 or 3.0 (JSON Schema integers); not strings, booleans or fractions."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a whole number from 1 to 10")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("must be a whole number from 1 to 10")
+        return int(value)
 
 
 class Source(BaseModel):

@@ -1,44 +1,24 @@
-"""Helpers for the reliability suite: free ports and servers in child processes."""
+"""Helpers for the reliability suite: servers in child processes (port and health helpers from bench.load)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from bench.load import free_port, memory_kib, stop_server, wait_healthy
 
 from ..conftest import ROOT
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy within {timeout_s} s")
+__all__ = ["canned_server", "memory_kib", "server"]
 
 
 @contextmanager
 def server(
-    args: list[str], env: dict[str, str] | None = None, log: Path | None = None
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None, startup_timeout_s: float = 180
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start `args` (which must listen on the port given as {port}) and yield (url, process)."""
     port = free_port()
@@ -52,25 +32,13 @@ def server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, startup_timeout_s)
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_server(proc)
         if log:
             out.close()
 
 
 def canned_server(delay: float):
     return server([sys.executable, "-m", "tests.reliability.canned_server", "{port}", str(delay)])
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
