@@ -17,7 +17,7 @@ class AskRequest(BaseModel):
 
     # The limits are checked in the handler, with clear messages; the schema states them for clients and fuzzers.
     question: StrictStr = Field(
-        description="The question: 1 to 1,000 characters, not only whitespace, no control characters but tab and newline.",
+        description="The question: 1 to 1,000 characters, not only whitespace, no control characters but tab/newline.",
         json_schema_extra={"minLength": 1, "maxLength": 1000, "pattern": QUESTION_PATTERN},
     )
     top_k: int | None = Field(None, ge=1, le=10, description="How many passages to read (default 3).")

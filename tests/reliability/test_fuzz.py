@@ -29,7 +29,7 @@ def fuzz_operations(app, mode: GenerationMode, examples: int, only: str | None =
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-        def check(case):
+        def check(case, label=label):
             sent[label] += 1
             case.call_and_validate()
 
