@@ -1,0 +1,41 @@
+"""32 concurrent clients against a live server with the real models: no 5xx but the cap's 503s, nothing dropped,
+normal answers afterwards, memory flat. QA_LOAD_CLIENTS=64 QA_LOAD_SECONDS=60 for the longer run on demand."""
+
+import asyncio
+import os
+import sys
+
+import httpx
+import pytest
+
+from bench.load import memory_kib, run_load
+from qa.evaluation import load_gold
+
+from ..conftest import ROOT
+from .conftest import server
+
+pytestmark = pytest.mark.slow
+CLIENTS = int(os.environ.get("QA_LOAD_CLIENTS", "32"))
+SECONDS = float(os.environ.get("QA_LOAD_SECONDS", "10"))
+
+
+def test_the_server_holds_up_under_concurrent_load(tmp_path):
+    questions = [g.question for g in load_gold(ROOT / "eval" / "seed_gold.jsonl")]
+    command = [sys.executable, "-m", "qa.cli", "serve", "--port", "{port}", "--index-dir", str(tmp_path / "index")]
+    with server(command, log=tmp_path / "server.log") as (url, proc):
+        asyncio.run(run_load(url, 4, 3, questions))  # warm up: first calls pay one-off allocations
+        before = memory_kib(proc.pid)["rss_kib"]
+        result = asyncio.run(run_load(url, CLIENTS, SECONDS, questions, honor_retry_after=False))
+        after = memory_kib(proc.pid)["rss_kib"]
+        summary = result.summary()
+        print(f"load: {summary}; RSS {before // 1024} MiB before, {after // 1024} MiB after")
+
+        assert result.requests > CLIENTS
+        assert set(result.non_200) <= {503}, f"unexpected statuses {result.non_200}"
+        assert not result.dropped, f"dropped connections: {result.dropped}"
+        assert len(result.answered_ms) > 0
+        assert after - before < 150 * 1024, f"memory grew from {before} KiB to {after} KiB"
+
+        reply = httpx.post(f"{url}/ask", json={"question": "Where is Tencent based?"}, timeout=30)
+        assert reply.status_code == 200 and reply.json()["source"]["document"]
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
