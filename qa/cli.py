@@ -304,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
     t.add_argument("--attention-dropout", type=float, default=0.0, help="dropout on attention probabilities")
+    t.add_argument("--teacher", default=None, help="a trained reader to distil from (its targets are cached)")
+    t.add_argument("--temperature", type=float, default=2.0, help="softening of the teacher's distributions")
+    t.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher's loss vs gold labels")
     t.set_defaults(func=_train_reader)
 
     x = sub.add_parser("export-reader", help="write a training run's latest checkpoint as a reader directory")

@@ -72,6 +72,10 @@ class TrainConfig:
     attention: str = "eager"
     # Dropout on the [batch, heads, L, L] attention probabilities costs ~30% of a CPU step; off by default.
     attention_dropout: float = 0.0
+    # distillation: soft start/end targets from a teacher reader, mixed with the gold labels
+    teacher: str | None = None
+    temperature: float = 2.0
+    distill_weight: float = 0.5  # weight of the teacher's loss; 1 - weight goes to the gold labels
 
     def run_dir(self) -> Path:
         if self.checkpoint_dir is not None:
@@ -90,6 +94,9 @@ class TrainConfig:
             "warmup",
             "base",
             "attention_dropout",
+            "teacher",
+            "temperature",
+            "distill_weight",
         )
         return {k: str(getattr(self, k)) for k in keys}
 
@@ -151,6 +158,13 @@ def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimize
     return torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
 
+def same_schedule(saved: dict[str, object], cfg: TrainConfig) -> bool:
+    """A checkpoint fits `cfg` when every saved field matches; fields newer than the checkpoint must be defaults."""
+    now = cfg.schedule_fields()
+    defaults = {f.name: str(f.default) for f in dataclasses.fields(TrainConfig) if f.name in now}
+    return all(saved[k] == v if k in saved else v == defaults.get(k) for k, v in now.items())
+
+
 class Trainer:
     """One training run: data, model, optimiser state, and where it checkpoints."""
 
@@ -171,6 +185,13 @@ class Trainer:
         ]
         self.features = cached_features(self.train_examples, self.tokenizer, parts, cfg.max_length, cfg.stride, cache)
         self.validation = self._load_validation(cache)
+        self.targets = None
+        if cfg.teacher:
+            from qa.distillation import cached_targets
+
+            self.targets = cached_targets(
+                cfg.teacher, self.train_examples, self.features, cfg.temperature, parts, cache, cfg.bf16
+            )
         self.model = AutoModelForQuestionAnswering.from_pretrained(
             cfg.base, attn_implementation=cfg.attention, attention_probs_dropout_prob=cfg.attention_dropout
         )
@@ -233,7 +254,7 @@ class Trainer:
         if not self.checkpoint_path.exists():
             return False
         state = torch.load(self.checkpoint_path, weights_only=False)
-        if state["schedule"] != self.cfg.schedule_fields():
+        if not same_schedule(state["schedule"], self.cfg):
             raise SystemExit(
                 f"checkpoint {self.checkpoint_path} was made with {state['schedule']}, "
                 f"not {self.cfg.schedule_fields()}: use the same options or another --checkpoint-dir"
@@ -254,7 +275,14 @@ class Trainer:
         ends = torch.from_numpy(self.features.end_positions[rows].astype(np.int64))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.bf16):
             out = self.model(**inputs)
-        loss = span_loss(out.start_logits, out.end_logits, inputs["attention_mask"].bool(), starts, ends)
+        mask = inputs["attention_mask"].bool()
+        loss = span_loss(out.start_logits, out.end_logits, mask, starts, ends)
+        if self.targets is not None:
+            from qa.distillation import distillation_loss
+
+            soft_start, soft_end = self.targets.rows(rows, mask.shape[1])
+            soft = distillation_loss(out.start_logits, out.end_logits, mask, soft_start, soft_end, self.cfg.temperature)
+            loss = (1 - self.cfg.distill_weight) * loss + self.cfg.distill_weight * soft
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()

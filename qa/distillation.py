@@ -1,0 +1,179 @@
+"""Knowledge distillation: a big teacher reader's start/end distributions as soft targets for the student.
+
+Teacher and student tokenise differently, so the teacher reads exactly the text of each student window
+(question + the window's context characters) and its probabilities are moved onto the student's tokens
+through character offsets: the mass of a teacher token goes to the student token holding its first
+character (start) or its last character (end); "no answer" (CLS) maps to CLS. Targets are computed
+once per (teacher, data, temperature) and cached as float16 arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+from qa.features import FeatureSet, truncate_question
+from qa.squad import SquadExample
+
+log = logging.getLogger(__name__)
+
+TARGETS_VERSION = "1"
+TEACHER_MAX_LENGTH = 512
+
+
+def window_span(offsets: np.ndarray) -> tuple[int, int]:
+    """Character span [start, end) of a window's context tokens."""
+    ctx = offsets[offsets[:, 0] >= 0]
+    return int(ctx[:, 0].min()), int(ctx[:, 1].max())
+
+
+def student_token_at(offsets: np.ndarray, char: int) -> int:
+    """Index of the student context token whose span holds `char`, or -1."""
+    inside = np.nonzero((offsets[:, 0] <= char) & (char < offsets[:, 1]))[0]
+    return int(inside[0]) if len(inside) else -1
+
+
+def project(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_offsets: np.ndarray) -> np.ndarray:
+    """Move teacher probabilities (index 0 = CLS) onto student tokens; renormalised to sum to 1."""
+    out = np.zeros(len(student_offsets), dtype=np.float64)
+    out[0] = teacher_probs[0]
+    for prob, char in zip(teacher_probs[1:], teacher_chars[1:], strict=True):
+        if char < 0:
+            continue
+        token = student_token_at(student_offsets, int(char))
+        if token >= 0:
+            out[token] += prob
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
+class TeacherTargets:
+    """Soft start/end targets on student tokens for every student feature (float16 [N, L] each)."""
+
+    def __init__(self, start: np.ndarray, end: np.ndarray, temperature: float) -> None:
+        self.start = start
+        self.end = end
+        self.temperature = temperature
+
+    def rows(self, rows: np.ndarray, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        start = torch.from_numpy(self.start[rows, :width].astype(np.float32))
+        end = torch.from_numpy(self.end[rows, :width].astype(np.float32))
+        return start, end
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, start=self.start, end=self.end, temperature=np.float32(self.temperature))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TeacherTargets:
+        with np.load(path) as data:
+            return cls(data["start"], data["end"], float(data["temperature"]))
+
+
+@torch.inference_mode()
+def compute_targets(
+    teacher_dir: str,
+    examples: list[SquadExample],
+    features: FeatureSet,
+    temperature: float,
+    batch_size: int = 32,
+    bf16: bool = False,
+    progress: bool = True,
+) -> TeacherTargets:
+    """Run the teacher over every student window and project its softened distributions."""
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+    model = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    n, width = features.input_ids.shape
+    start_out = np.zeros((n, width), dtype=np.float16)
+    end_out = np.zeros((n, width), dtype=np.float16)
+    order = np.argsort(features.lengths, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="teacher targets", unit="batch", mininterval=30)
+    for rows in batches:
+        questions, contexts, spans = [], [], []
+        for row in rows:
+            ex = examples[int(features.example_index[row])]
+            lo, hi = window_span(features.offsets[row])
+            questions.append(truncate_question(tokenizer, ex.question))
+            contexts.append(ex.context[lo:hi])
+            spans.append(lo)
+        enc = tokenizer(
+            questions,
+            contexts,
+            truncation="only_second",
+            max_length=TEACHER_MAX_LENGTH,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        offsets = enc.pop("offset_mapping").numpy()
+        context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(**enc)
+        valid = context_mask.clone()
+        valid[:, 0] = True
+        neg = torch.finfo(torch.float32).min
+        p_start = torch.softmax(out.start_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
+        p_end = torch.softmax(out.end_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
+        for j, row in enumerate(rows):
+            ctx = context_mask[j].numpy()
+            first = np.where(ctx, offsets[j, :, 0] + spans[j], -1)
+            last = np.where(ctx, offsets[j, :, 1] - 1 + spans[j], -1)
+            student = features.offsets[row]
+            start_out[row] = project(p_start[j], first, student)
+            end_out[row] = project(p_end[j], last, student)
+    return TeacherTargets(start_out, end_out, temperature)
+
+
+def cached_targets(
+    teacher_dir: str,
+    examples: list[SquadExample],
+    features: FeatureSet,
+    temperature: float,
+    key_parts: list[str],
+    cache: Path,
+    bf16: bool,
+) -> TeacherTargets:
+    """Teacher targets from the cache, computed (and cached) the first time."""
+    weights = Path(teacher_dir) / "model.safetensors"
+    stamp = f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}" if weights.exists() else teacher_dir
+    digest = hashlib.sha256(
+        "|".join([TARGETS_VERSION, teacher_dir, stamp, f"{temperature:g}", *key_parts]).encode()
+    ).hexdigest()[:20]
+    path = cache / "teacher-targets" / f"{digest}.npz"
+    if path.exists():
+        log.info("teacher targets from cache %s", path)
+        return TeacherTargets.load(path)
+    log.info("computing teacher targets with %s for %d windows", teacher_dir, len(features))
+    targets = compute_targets(teacher_dir, examples, features, temperature, bf16=bf16)
+    targets.save(path)
+    return targets
+
+
+def distillation_loss(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    mask: torch.Tensor,
+    teacher_start: torch.Tensor,
+    teacher_end: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """KL(teacher || student) of the softened start and end distributions, scaled by T² (Hinton et al.)."""
+    neg = torch.finfo(torch.float32).min
+
+    def kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        log_q = torch.log_softmax(student.float().masked_fill(~mask, neg) / temperature, -1)
+        return F.kl_div(log_q, teacher, reduction="batchmean")
+
+    return (kl(start_logits, teacher_start) + kl(end_logits, teacher_end)) / 2 * temperature**2

@@ -1,0 +1,68 @@
+"""Distillation: projecting a teacher's distributions onto student tokens; the soft loss falls; resume works."""
+
+import numpy as np
+import pytest
+import torch
+
+from qa.distillation import TeacherTargets, distillation_loss, project, window_span
+from qa.training import Trainer
+
+from .test_training import config
+
+
+def test_projection_moves_mass_by_character_offsets():
+    # student tokens: CLS, question token (not context), "Shen" [10,14), "zhen" [14,18), padding
+    student = np.array([[-1, -1], [-1, -1], [10, 14], [14, 18], [-1, -1]])
+    # teacher tokens: CLS, one token "Shenzhen" starting at 10, one whitespace-less token at 14 ("zhen" split)
+    probs = np.array([0.2, 0.5, 0.3])
+    first_chars = np.array([-1, 10, 14])
+    out = project(probs, first_chars, student)
+    assert out.tolist() == pytest.approx([0.2, 0.0, 0.5, 0.3, 0.0])
+    # mass on characters no student token holds is dropped and the rest renormalised
+    out = project(np.array([0.5, 0.5]), np.array([-1, 99]), student)
+    assert out.tolist() == pytest.approx([1.0, 0, 0, 0, 0])
+    assert window_span(student) == (10, 18)
+
+
+def test_distillation_loss_is_zero_when_the_student_matches_and_positive_otherwise():
+    logits = torch.tensor([[2.0, 0.5, -1.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    teacher = torch.softmax(logits[:, :3] / 2.0, -1)
+    teacher = torch.cat([teacher, torch.zeros(1, 1)], -1)
+    assert distillation_loss(logits, logits, mask, teacher, teacher, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.tensor([[0.0, 0.0, 3.0, 0.0]])
+    assert distillation_loss(other, other, mask, teacher, teacher, 2.0).item() > 0.1
+
+
+@pytest.mark.slow
+def test_a_student_distilled_from_a_teacher_lowers_the_soft_loss_and_resumes(tmp_path):
+    Trainer(config(tmp_path, epochs=4, checkpoint_dir=tmp_path / "t", out=tmp_path / "teacher")).run()
+    student_cfg = dict(
+        teacher=str(tmp_path / "teacher"),
+        distill_weight=1.0,
+        temperature=2.0,
+        epochs=4,
+        checkpoint_dir=tmp_path / "s",
+        out=tmp_path / "student",
+    )
+    student = Trainer(config(tmp_path, **student_cfg))
+    assert isinstance(student.targets, TeacherTargets)
+    assert np.allclose(student.targets.start.astype(np.float32).sum(1), 1.0, atol=1e-2)
+    losses = []
+    original = student.train_step
+
+    def record(rows):
+        losses.append(original(rows))
+        if len(losses) == 7:
+            raise KeyboardInterrupt("session ended")
+        return losses[-1]
+
+    student.train_step = record
+    with pytest.raises(KeyboardInterrupt):
+        student.run()
+    resumed = Trainer(config(tmp_path, **student_cfg))  # targets now come from the cache
+    assert resumed.resume() and (resumed.epoch, resumed.step) == (2, 0)
+    resumed.train_step = record
+    resumed.run()
+    assert len(losses) == 7 + (12 - 6)  # the 7th step was lost with the crash and redone
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
