@@ -1,0 +1,119 @@
+"""End to end with the shipped reader and the bundled embedder over the seed article."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa.evaluation import load_gold, local_asker, run_gold, summarize
+from qa.metrics import best_over_gold, normalize_answer
+
+from ..conftest import ROOT
+
+pytestmark = pytest.mark.slow
+GOLD = load_gold(ROOT / "eval" / "seed_gold.jsonl")
+
+# Article questions the shipped reader must get exactly right (answer, any accepted span).
+MUST_ANSWER = {
+    "Where is Tencent based?": ["Shenzhen"],
+    "Which British institutions will Tencent work with?": [
+        "the BBC and Oxford University",
+        "BBC and Oxford University",
+    ],
+    "How many views did Blue Planet II get?": ["220 million", "220 million views", "record-breaking 220 million"],
+    "Who is Lau Seng Yee?": ["senior executive vice president of Tencent"],
+    "With which UK government department did Tencent sign a memorandum of understanding?": [
+        "UK Department of International Trade",
+        "the UK Department of International Trade",
+    ],
+    "In which city was the memorandum signed?": ["London"],
+    "On what day of the week was the memorandum signed?": ["Wednesday"],
+    "Which company is the parent company of the South China Morning Post?": ["Alibaba"],
+    "How much is China's planned domestic AI industry worth?": ["nearly US$150 billion", "US$150 billion"],
+    "By what year does China want to be an innovation centre for AI?": ["2030"],
+    "What is the name of Tencent's film production arm?": ["Tencent Penguin Pictures"],
+    "Which award-winning documentary was co-produced by Tencent Video?": ["Blue Planet II"],
+}
+MUST_ABSTAIN = ["What is the capital of France?", "Who is the CEO of Tencent?", "How many employees does Tencent have?"]
+
+
+@pytest.mark.parametrize("question", list(MUST_ANSWER))
+def test_article_questions_are_answered_with_the_right_span(answerer, question):
+    answer = answerer.answer(question)
+    assert answer.found, f"abstained (best score {answer.score})"
+    em, _ = best_over_gold(answer.text, MUST_ANSWER[question])
+    assert em == 1.0, f"got {answer.text!r} ({answer.score:.2f})"
+    assert answer.passage.text[answer.answer_start : answer.answer_end] == answer.text
+    document = (ROOT / "seeds" / answer.passage.document).read_text(encoding="utf-8")
+    assert (
+        document[answer.passage.start + answer.answer_start : answer.passage.start + answer.answer_end] == answer.text
+    )
+
+
+@pytest.mark.parametrize("question", MUST_ABSTAIN)
+def test_questions_the_article_does_not_answer_get_null(answerer, question):
+    assert not answerer.answer(question).found
+
+
+def test_retrieval_puts_an_answer_passage_in_the_top_3_for_every_gold_question(answerer):
+    for item in GOLD:
+        if not item.answers:
+            continue
+        passages = answerer.retrieve(item.question, 3)
+        golds = [normalize_answer(a) for a in item.answers]
+        assert any(g in normalize_answer(p.text) for g in golds for p in passages), item.question
+
+
+def test_quality_floor_on_the_seed_gold_set(answerer):
+    summary = summarize(run_gold(GOLD, local_asker(answerer, 3), progress=False), top_k=3)
+    # a floor well under the figures in the README, to catch regressions, not noise
+    assert summary.recall_at_k == 100.0
+    assert summary.f1 >= FLOOR_F1, summary
+    assert summary.no_answer_accuracy >= FLOOR_NO_ANSWER, summary
+
+
+FLOOR_F1 = 60.0
+FLOOR_NO_ANSWER = 50.0
+
+
+def test_cli_ask_prints_answer_score_and_passage(seed_settings):
+    env = {**os.environ, "QA_INDEX_DIR": str(seed_settings.index_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "Where is Tencent based?", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["answer"] == "Shenzhen" and body["source"]["document"] == "tencent-uk-partnership-2018.txt"
+    plain = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "Where is Tencent based?"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Answer: Shenzhen" in plain.stdout and "Score:" in plain.stdout and "Passage:" in plain.stdout
+
+
+def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "index")}
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", *a],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    first, second = run(), run()
+    assert first.returncode == 0 and first.stdout.startswith("built")
+    assert second.returncode == 0 and second.stdout.startswith("kept") and "up to date" in second.stdout
+    bad = run(str(tmp_path / "missing"))
+    assert bad.returncode == 2 and "no such file" in bad.stderr
