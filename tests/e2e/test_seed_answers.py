@@ -104,14 +104,11 @@ def test_cli_ask_prints_answer_score_and_passage(seed_settings):
 
 def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
     env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "index")}
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "qa.cli", "index", *a],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "qa.cli", "index", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
     first, second = run(), run()
     assert first.returncode == 0 and first.stdout.startswith("built")
     assert second.returncode == 0 and second.stdout.startswith("kept") and "up to date" in second.stdout
