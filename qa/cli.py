@@ -96,6 +96,14 @@ def _settings(args: argparse.Namespace):
     return Settings(**overrides)
 
 
+def _models_present(settings, command: str) -> bool:
+    """Say which configured model directories are missing, before any slow loading starts."""
+    problems = settings.missing_models()
+    for problem in problems:
+        print(f"qa {command}: {problem}", file=sys.stderr)
+    return not problems
+
+
 def _index(args: argparse.Namespace) -> int:
     from index.building import chunking_of, refresh_index
     from index.documents import load_documents
@@ -119,6 +127,8 @@ def _ask(args: argparse.Namespace) -> int:
     from qa.pipeline import Answerer
 
     settings = _settings(args)
+    if not _models_present(settings, "ask"):
+        return 2
     answerer = Answerer.load(settings)
     answer = answerer.answer(args.question, args.top_k)
     if args.json:
@@ -146,7 +156,10 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = _settings(args)
-    settings.host, settings.port = args.host or settings.host, args.port or settings.port
+    if not _models_present(settings, "serve"):
+        return 2
+    settings.host = args.host or settings.host
+    settings.port = args.port if args.port is not None else settings.port
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -173,6 +186,8 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         from qa.pipeline import Answerer
 
+        if not _models_present(settings, "eval"):
+            return 2
         answerer = Answerer.load(settings)
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
         ask, where = local_asker(answerer, top_k), f"in process, reader {settings.reader_model}"

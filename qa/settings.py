@@ -51,9 +51,25 @@ class Settings(BaseSettings):
         ]
     )
 
+    def missing_models(self) -> list[str]:
+        """Messages for configured local model directories that do not exist (hub ids are not checked)."""
+        problems = []
+        for variable, value in (("QA_READER_MODEL", self.reader_model), ("QA_EMBEDDING_MODEL", self.embedding_model)):
+            if value and _looks_like_path(value) and not Path(value).is_dir():
+                problems.append(
+                    f"{variable}={value}: no such model directory. Point {variable} at a directory holding "
+                    f"config.json, weights and tokenizer, or at a hub id with HF_HUB_OFFLINE=0 and network access."
+                )
+        return problems
+
     def embedding_model_path(self) -> str:
         if self.embedding_model:
             return self.embedding_model
         from index.embedding import bundled_embedding_model
 
         return str(bundled_embedding_model())
+
+
+def _looks_like_path(value: str) -> bool:
+    """Hub ids are `name` or `owner/name`; anything absolute, relative-dotted or deeper is a path."""
+    return value.startswith(("/", ".", "~")) or value.count("/") > 1 or Path(value).exists()

@@ -103,9 +103,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def broken_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A service whose reader failed to load: it stays up and answers 503 on /ask."""
+    """A service whose reader failed to load (its directory holds no model): it stays up, 503 on /ask."""
     workdir = tmp_path_factory.mktemp("broken-server")
-    env = {"QA_READER_MODEL": str(workdir / "no-such-reader")}
+    (workdir / "empty-reader").mkdir()
+    env = {"QA_READER_MODEL": str(workdir / "empty-reader")}
     running = start_server(workdir, env, lambda status, health: status == 503 and health.get("status") == "error")
     yield running
     running.stop()
