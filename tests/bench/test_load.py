@@ -78,7 +78,7 @@ def test_every_request_is_counted_once_by_status(stub):
 
 def test_questions_are_asked_round_robin(stub):
     url, app = stub
-    asyncio.run(run_load(url, clients=2, seconds=0.3, questions=QUESTIONS))
+    asyncio.run(run_load(url, clients=2, seconds=1.0, questions=QUESTIONS))
     assert Counter(app.questions).keys() == set(QUESTIONS)
     assert max(Counter(app.questions).values()) - min(Counter(app.questions).values()) <= 1
 
