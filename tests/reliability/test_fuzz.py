@@ -16,6 +16,18 @@ VALID = int(os.environ.get("QA_FUZZ_EXAMPLES", "1000"))
 INVALID = max(1, VALID // 3)
 
 
+def run_generated(operation, mode: GenerationMode, examples: int, sent: dict[str, int], label: str) -> None:
+    """Hypothesis-generated requests for one operation, each checked by schemathesis."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    def check(case):
+        sent[label] += 1
+        case.call_and_validate()
+
+    check()
+
+
 def fuzz_operations(app, mode: GenerationMode, examples: int, only: str | None = None) -> dict[str, int]:
     """Send generated requests to every operation (or the one named); returns how many each one got."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -26,14 +38,7 @@ def fuzz_operations(app, mode: GenerationMode, examples: int, only: str | None =
         if only and label != only:
             continue
         sent[label] = 0
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-        def check(case, label=label):
-            sent[label] += 1
-            case.call_and_validate()
-
-        check()
+        run_generated(operation, mode, examples, sent, label)
     return sent
 
 
