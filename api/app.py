@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -70,7 +71,7 @@ def check_question(question: str, max_chars: int) -> str:
         raise HTTPException(422, "question: must not be empty or only whitespace")
     if len(question) > max_chars:
         raise HTTPException(422, f"question: must be at most {max_chars} characters (got {len(question)})")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in question):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in question):
         raise HTTPException(422, "question: must not contain control characters")
     return question.strip()
 

@@ -6,8 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from qa.answer import Answer, Candidate
 
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f"
-QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+# Control characters (C0 but tab/newline/CR, DEL, C1) and, for "not only whitespace", every character
+# Python's str.isspace() counts (the handler strips with it), spelled out so ECMA and Python regexes agree.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SPACE = r"\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"
 
 
 class AskRequest(BaseModel):
