@@ -61,7 +61,8 @@ class SearchHit:
     similarity: float
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -121,7 +122,7 @@ class PassageIndex:
         lines = "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in self.passages)
         _fsync_write(tmp / PASSAGES, lines.encode("utf-8"))
         self.store.save(tmp / VECTORS)
-        files = {name: _sha256(tmp / name) for name in (PASSAGES, VECTORS)}
+        files = {name: file_sha256(tmp / name) for name in (PASSAGES, VECTORS)}
         manifest = {**self.manifest, "files": files}
         _fsync_write(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         os.replace(tmp, build)
@@ -147,7 +148,7 @@ class PassageIndex:
             )
         for name, digest in manifest.get("files", {}).items():
             path = build / name
-            if not path.exists() or _sha256(path) != digest:
+            if not path.exists() or file_sha256(path) != digest:
                 raise IndexCorruptError(f"index file {path} is missing or does not match its checksum; run `qa index`")
         try:
             passages = [

@@ -22,6 +22,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
+from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
 from qa.squad import SquadExample, drop_seen_contexts, load_squad, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
@@ -102,11 +103,7 @@ class TrainConfig:
 
 
 def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 def cached_features(

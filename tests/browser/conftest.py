@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench.load import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -54,15 +55,9 @@ class Server:
             self.process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(workdir: Path, env: dict[str, str], is_up: Callable[[int, dict], bool]) -> Server:
     """Start `qa serve` and wait until `is_up(status, health)`; fail with the server's log otherwise."""
-    port = _free_port()
+    port = free_port()
     log = workdir / "server.log"
     qa = Path(sys.executable).with_name("qa")
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(workdir / "index"), **env}
