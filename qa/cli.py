@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -39,6 +41,7 @@ def _train_reader(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         choose_occurrence=not args.first_occurrence,
         max_train_examples=args.max_train_examples,
+        negatives=args.negatives,
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
         threads=args.threads,
@@ -210,15 +213,23 @@ def _eval_reader(args: argparse.Namespace) -> int:
     from qa.features import build_features
     from qa.reader import Reader
     from qa.settings import Settings
-    from qa.squad import load_squad
+    from qa.squad import drop_seen_contexts, load_squad
     from qa.squad_eval import evaluate_reader
 
-    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride)
+    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride, quantize=args.quantize)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     examples = load_squad(args.file)
+    if args.exclude_seen:
+        seen = [ex for path in args.exclude_seen for ex in load_squad(path)]
+        kept = drop_seen_contexts(examples, seen)
+        print(
+            f"{len(examples) - len(kept)} questions dropped: their text is in {len(args.exclude_seen)} file(s)",
+            file=sys.stderr,
+        )
+        examples = kept
     if args.limit:
         examples = examples[: args.limit]
     features = build_features(examples, reader.tokenizer, reader.max_length, reader.stride)
@@ -280,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--stride", type=int, default=128)
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False, help="bf16 autocast for inference")
+    r.add_argument("--quantize", choices=("none", "int8"), default="none", help="int8: as the service runs it")
+    r.add_argument(
+        "--exclude-seen",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="TRAIN",
+        help="drop questions whose passage is in these training files (score held-out articles only)",
+    )
     r.add_argument("--limit", type=int, default=None, help="only the first N questions")
     r.add_argument("--threads", type=int, default=None)
     r.set_defaults(func=_eval_reader)
@@ -308,6 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on answer_start as given, not the occurrence nearest the question",
     )
     t.add_argument("--max-train-examples", type=int, default=None, help="use only the first N questions (smoke tests)")
+    t.add_argument(
+        "--negatives",
+        type=float,
+        default=0.0,
+        metavar="RATIO",
+        help="also pair this share of answerable questions with another paragraph of their article, "
+        "as unanswerable examples (teaches 'the passage does not say')",
+    )
     t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
     t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
     t.add_argument(
@@ -354,6 +382,18 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"qa {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ValidationError as exc:
+        print(f"qa {args.command}: invalid setting\n{settings_errors(exc)}", file=sys.stderr)
+        return 2
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the environment variable that sets it."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        lines.append(f"  QA_{field.upper()}={error.get('input')!r}: {error['msg']}")
+    return "\n".join(lines)
 
 
 def configure_logging(verbose: bool = False) -> None:

@@ -53,7 +53,11 @@ class Answerer:
             torch.set_num_threads(settings.threads)
         embedder = Embedder(settings.embedding_model_path())
         reader = Reader(
-            settings.reader_model, settings.reader_max_length, settings.reader_stride, settings.max_answer_tokens
+            settings.reader_model,
+            settings.reader_max_length,
+            settings.reader_stride,
+            settings.max_answer_tokens,
+            settings.reader_quantize,
         )
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         return cls(settings, embedder, index, reader)

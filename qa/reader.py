@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -47,16 +49,42 @@ def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
     )
 
 
+Quantization = Literal["none", "int8"]
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Linear layers with int8 weights (one scale per output channel) and int8 activations quantized on the fly.
+
+    fbgemm's dynamic quantized linear is the fastest eager int8 path on x86 CPUs (VNNI); per-channel
+    scales keep the accuracy of the fp32 model far better than one scale per tensor.
+    """
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
+        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
 class Reader:
     """A Hugging Face question-answering model with its tokenizer, loaded once."""
 
-    def __init__(self, model: str, max_length: int = 256, stride: int = 128, max_answer_tokens: int = 30) -> None:
+    def __init__(
+        self,
+        model: str,
+        max_length: int = 256,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        quantize: Quantization = "none",
+    ) -> None:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
             self.model = AutoModelForQuestionAnswering.from_pretrained(model, dtype=torch.float32)
         except (OSError, ValueError) as exc:
             raise _load_failure(model, exc) from exc
         self.model.eval()
+        if quantize == "int8":
+            self.model = quantize_int8(self.model)
+        self.quantize = quantize
         self.name = model
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         self.stride = min(stride, self.max_length // 2)

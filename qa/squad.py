@@ -157,6 +157,33 @@ def with_chosen_occurrences(examples: list[SquadExample]) -> list[SquadExample]:
     return fixed
 
 
+def negative_examples(examples: list[SquadExample], ratio: float, seed: int) -> list[SquadExample]:
+    """Unanswerable examples: answerable questions paired with another paragraph of their article.
+
+    About `ratio` of the answerable questions get one, drawn from the paragraphs of the same article
+    that contain none of the question's gold answers. Retrieval hands the reader such passages all the
+    time: the question is about the document, the passage just does not answer it.
+    """
+    if ratio <= 0:
+        return []
+    rng = random.Random(seed)
+    by_title: dict[str, list[str]] = {}
+    for ex in examples:
+        paragraphs = by_title.setdefault(ex.title, [])
+        if not paragraphs or paragraphs[-1] != ex.context:
+            paragraphs.append(ex.context)
+    negatives = []
+    for ex in examples:
+        if ex.is_impossible or rng.random() >= ratio:
+            continue
+        answers = [a.lower() for a in ex.answers]
+        others = [c for c in dict.fromkeys(by_title.get(ex.title, [])) if c != ex.context]
+        others = [c for c in others if not any(a in c.lower() for a in answers)]
+        if others:
+            negatives.append(SquadExample(f"{ex.id}-neg", ex.title, ex.question, rng.choice(others), (), ()))
+    return negatives
+
+
 def split_by_article(data: dict[str, Any], holdout: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split SQuAD JSON into (train, holdout) with `holdout` whole articles held out."""
     articles = list(data["data"])

@@ -24,7 +24,7 @@ from transformers import (
 
 from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
-from qa.squad import SquadExample, drop_seen_contexts, load_squad, with_chosen_occurrences
+from qa.squad import SquadExample, drop_seen_contexts, load_squad, negative_examples, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class TrainConfig:
     bf16: bool = field(default_factory=bf16_supported)
     choose_occurrence: bool = True
     max_train_examples: int | None = None
+    negatives: float = 0.0  # share of answerable questions also paired with a paragraph that doesn't answer them
     buckets_of: int = 50  # batches per length-sorted bucket
     checkpoint_dir: Path | None = None
     checkpoint_every: int = 200
@@ -98,6 +99,7 @@ class TrainConfig:
             "teacher",
             "temperature",
             "distill_weight",
+            "negatives",
         )
         return {k: str(getattr(self, k)) for k in keys}
 
@@ -179,6 +181,7 @@ class Trainer:
             cfg.base,
             str(cfg.choose_occurrence),
             str(cfg.max_train_examples),
+            *([f"negatives={cfg.negatives}"] if cfg.negatives else []),
         ]
         self.features = cached_features(self.train_examples, self.tokenizer, parts, cfg.max_length, cfg.stride, cache)
         self.validation = self._load_validation(cache)
@@ -189,8 +192,12 @@ class Trainer:
             self.targets = cached_targets(
                 cfg.teacher, self.train_examples, self.features, cfg.temperature, parts, cache, cfg.bf16
             )
+        # float32 master weights even when the base was saved in half precision (a shipped reader, say)
         self.model = AutoModelForQuestionAnswering.from_pretrained(
-            cfg.base, attn_implementation=cfg.attention, attention_probs_dropout_prob=cfg.attention_dropout
+            cfg.base,
+            dtype=torch.float32,
+            attn_implementation=cfg.attention,
+            attention_probs_dropout_prob=cfg.attention_dropout,
         )
         self.token_types = uses_token_types(self.model)
         self.steps_per_epoch = math.ceil(len(self.features) / cfg.batch_size)
@@ -205,6 +212,10 @@ class Trainer:
             examples = examples[: self.cfg.max_train_examples]
         if self.cfg.choose_occurrence:
             examples = with_chosen_occurrences(examples)
+        negatives = negative_examples(examples, self.cfg.negatives, self.cfg.seed)
+        if negatives:
+            log.info("%d unanswerable examples from other paragraphs of the same articles", len(negatives))
+        examples = examples + negatives
         log.info("%d training questions (%d unanswerable)", len(examples), sum(ex.is_impossible for ex in examples))
         return examples
 
@@ -371,7 +382,7 @@ def train_reader(cfg: TrainConfig, resume: bool = True) -> list[dict[str, object
 def export_checkpoint(run_dir: Path, base: str, out: Path) -> Path:
     """Write the model of a run's latest checkpoint as a reader directory (e.g. to ship a mid-run model)."""
     state = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
-    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
     model.load_state_dict(state["model"])
     out.mkdir(parents=True, exist_ok=True)
     model.to(torch.float16).save_pretrained(out)

@@ -119,3 +119,18 @@ def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
     assert second.returncode == 0 and second.stdout.startswith("kept") and "up to date" in second.stdout
     bad = run(str(tmp_path / "missing"))
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_the_int8_reader_still_answers_plain_article_questions(answerer):
+    """QA_READER_QUANTIZE=int8 trades a little accuracy for speed (figures in models/reader/README.md)."""
+    from qa.pipeline import Answerer
+    from qa.reader import Reader
+
+    int8 = Reader(answerer.settings.reader_model, quantize="int8")
+    assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in int8.model.modules())
+    quantized = Answerer(answerer.settings, answerer.embedder, answerer.index, int8)
+    right = 0
+    for question, golds in MUST_ANSWER.items():
+        answer = quantized.answer(question)
+        right += answer.found and best_over_gold(answer.text, golds)[0] == 1.0
+    assert right >= len(MUST_ANSWER) - 2

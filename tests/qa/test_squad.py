@@ -7,6 +7,7 @@ from qa.squad import (
     drop_seen_contexts,
     examples_from_squad,
     load_squad,
+    negative_examples,
     split_by_article,
 )
 
@@ -53,6 +54,32 @@ def test_v2_unanswerable_questions_have_no_answers():
     a, b = examples_from_squad(data)
     assert a.question == "Where?" and a.answers == ("Shenzhen",) and not a.is_impossible
     assert b.is_impossible and b.answers == ()
+
+
+def test_negatives_pair_questions_with_paragraphs_that_do_not_hold_their_answer():
+    paragraphs = {
+        "p1": "Tencent is based in Shenzhen.",
+        "p2": "The BBC made Blue Planet II.",
+        "p3": "Shenzhen is a city in Guangdong.",  # holds the answer of q1: never its negative
+    }
+    examples = [
+        SquadExample("q1", "Tencent", "Where is Tencent based?", paragraphs["p1"], ("Shenzhen",), (20,)),
+        SquadExample("q2", "Tencent", "Who made Blue Planet II?", paragraphs["p2"], ("the BBC",), (0,)),
+        SquadExample("q3", "Tencent", "Which province?", paragraphs["p3"], ("Guangdong",), (22,)),
+        SquadExample("q4", "Other", "Alone in its article?", "Only paragraph.", ("Only",), (0,)),
+        SquadExample("q5", "Tencent", "Unanswerable already?", paragraphs["p1"], (), ()),
+    ]
+    negatives = negative_examples(examples, ratio=1.0, seed=0)
+    by_id = {n.id: n for n in negatives}
+    assert set(by_id) == {"q1-neg", "q2-neg", "q3-neg"}  # q4 has no other paragraph, q5 no answer to avoid
+    assert by_id["q1-neg"].context == paragraphs["p2"]
+    for neg in negatives:
+        original = next(e for e in examples if f"{e.id}-neg" == neg.id)
+        assert neg.is_impossible and neg.question == original.question and neg.title == original.title
+        assert neg.context != original.context
+        assert not any(a.lower() in neg.context.lower() for a in original.answers)
+    assert negative_examples(examples, ratio=1.0, seed=0) == negatives
+    assert negative_examples(examples, ratio=0.0, seed=0) == []
 
 
 def test_split_by_article_is_disjoint_and_deterministic():
