@@ -4,7 +4,7 @@ Teacher and student tokenise differently, so the teacher reads exactly the text 
 (question + the window's context characters) and its probabilities are moved onto the student's tokens
 through character offsets: the mass of a teacher token goes to the student token holding its first
 character (start) or its last character (end); "no answer" (CLS) maps to CLS. Targets are computed
-once per (teacher, data, temperature) and cached as float16 arrays.
+once per (teacher, data, temperature), in chunks that survive a stop, and cached as float16 arrays.
 """
 
 from __future__ import annotations
@@ -78,6 +78,29 @@ class TeacherTargets:
             return cls(data["start"], data["end"], float(data["temperature"]))
 
 
+class PartialTargets:
+    """Targets computed so far, saved every few batches so that a stopped computation goes on where it was."""
+
+    def __init__(self, path: Path | None, shape: tuple[int, int]) -> None:
+        self.path = path
+        self.done = 0  # batches finished, in the fixed length-sorted order
+        self.start = np.zeros(shape, dtype=np.float16)
+        self.end = np.zeros(shape, dtype=np.float16)
+        if path is not None and path.exists():
+            with np.load(path) as data:
+                if data["start"].shape == shape:
+                    self.start, self.end, self.done = data["start"], data["end"], int(data["done"])
+                    log.info("teacher targets: resuming after %d batches from %s", self.done, path)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(tmp, start=self.start, end=self.end, done=np.int64(self.done))
+        tmp.replace(self.path)
+
+
 @torch.inference_mode()
 def compute_targets(
     teacher_dir: str,
@@ -87,53 +110,80 @@ def compute_targets(
     batch_size: int = 32,
     bf16: bool = False,
     progress: bool = True,
+    partial: Path | None = None,
+    save_every: int = 100,
 ) -> TeacherTargets:
-    """Run the teacher over every student window and project its softened distributions."""
+    """Run the teacher over every student window and project its softened distributions.
+
+    With `partial`, progress is saved there every `save_every` batches and picked up again on the next call.
+    """
     tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
     model = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=torch.float32).eval()
     n, width = features.input_ids.shape
-    start_out = np.zeros((n, width), dtype=np.float16)
-    end_out = np.zeros((n, width), dtype=np.float16)
+    state = PartialTargets(partial, (n, width))
     order = np.argsort(features.lengths, kind="stable")
     batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    todo = range(state.done, len(batches))
     if progress:
         from tqdm import tqdm
 
-        batches = tqdm(batches, desc="teacher targets", unit="batch", mininterval=30)
-    for rows in batches:
-        questions, contexts, spans = [], [], []
-        for row in rows:
-            ex = examples[int(features.example_index[row])]
-            lo, hi = window_span(features.offsets[row])
-            questions.append(truncate_question(tokenizer, ex.question))
-            contexts.append(ex.context[lo:hi])
-            spans.append(lo)
-        enc = tokenizer(
-            questions,
-            contexts,
-            truncation="only_second",
-            max_length=TEACHER_MAX_LENGTH,
-            return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
-        )
-        offsets = enc.pop("offset_mapping").numpy()
-        context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(**enc)
-        valid = context_mask.clone()
-        valid[:, 0] = True
-        neg = torch.finfo(torch.float32).min
-        p_start = torch.softmax(out.start_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
-        p_end = torch.softmax(out.end_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
-        for j, row in enumerate(rows):
-            ctx = context_mask[j].numpy()
-            first = np.where(ctx, offsets[j, :, 0] + spans[j], -1)
-            last = np.where(ctx, offsets[j, :, 1] - 1 + spans[j], -1)
-            student = features.offsets[row]
-            start_out[row] = project(p_start[j], first, student)
-            end_out[row] = project(p_end[j], last, student)
-    return TeacherTargets(start_out, end_out, temperature)
+        todo = tqdm(todo, desc="teacher targets", unit="batch", initial=state.done, total=len(batches), mininterval=30)
+    for b in todo:
+        rows = batches[b]
+        start, end = _teacher_batch(tokenizer, model, examples, features, rows, temperature, bf16)
+        state.start[rows], state.end[rows] = start, end
+        state.done = b + 1
+        if state.done % save_every == 0:
+            state.save()
+    return TeacherTargets(state.start, state.end, temperature)
+
+
+def _teacher_batch(
+    tokenizer,
+    model,
+    examples: list[SquadExample],
+    features: FeatureSet,
+    rows: np.ndarray,
+    temperature: float,
+    bf16: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's softened start/end distributions for some student windows, on student tokens."""
+    questions, contexts, spans = [], [], []
+    for row in rows:
+        ex = examples[int(features.example_index[row])]
+        lo, hi = window_span(features.offsets[row])
+        questions.append(truncate_question(tokenizer, ex.question))
+        contexts.append(ex.context[lo:hi])
+        spans.append(lo)
+    enc = tokenizer(
+        questions,
+        contexts,
+        truncation="only_second",
+        max_length=TEACHER_MAX_LENGTH,
+        return_offsets_mapping=True,
+        padding=True,
+        return_tensors="pt",
+    )
+    offsets = enc.pop("offset_mapping").numpy()
+    context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = model(**enc)
+    valid = context_mask.clone()
+    valid[:, 0] = True
+    neg = torch.finfo(torch.float32).min
+    p_start = torch.softmax(out.start_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
+    p_end = torch.softmax(out.end_logits.float().masked_fill(~valid, neg) / temperature, -1).numpy()
+    width = features.input_ids.shape[1]
+    start_out = np.zeros((len(rows), width), dtype=np.float16)
+    end_out = np.zeros((len(rows), width), dtype=np.float16)
+    for j, row in enumerate(rows):
+        ctx = context_mask[j].numpy()
+        first = np.where(ctx, offsets[j, :, 0] + spans[j], -1)
+        last = np.where(ctx, offsets[j, :, 1] - 1 + spans[j], -1)
+        student = features.offsets[row]
+        start_out[j] = project(p_start[j], first, student)
+        end_out[j] = project(p_end[j], last, student)
+    return start_out, end_out
 
 
 def cached_targets(
@@ -156,8 +206,10 @@ def cached_targets(
         log.info("teacher targets from cache %s", path)
         return TeacherTargets.load(path)
     log.info("computing teacher targets with %s for %d windows", teacher_dir, len(features))
-    targets = compute_targets(teacher_dir, examples, features, temperature, bf16=bf16)
+    partial = path.with_name(f"{digest}.partial.npz")
+    targets = compute_targets(teacher_dir, examples, features, temperature, bf16=bf16, partial=partial)
     targets.save(path)
+    partial.unlink(missing_ok=True)
     return targets
 
 

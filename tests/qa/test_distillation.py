@@ -66,3 +66,41 @@ def test_a_student_distilled_from_a_teacher_lowers_the_soft_loss_and_resumes(tmp
     resumed.run()
     assert len(losses) == 7 + (12 - 6)  # the 7th step was lost with the crash and redone
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
+
+
+@pytest.mark.slow
+def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
+    from transformers import AutoTokenizer
+
+    import qa.distillation as distillation
+    from index.embedding import bundled_embedding_model
+    from qa.features import build_features
+    from qa.squad import load_squad
+
+    from ..conftest import ROOT
+    from .test_training import tiny_squad
+
+    teacher = str(ROOT / "models" / "reader")
+    examples = load_squad(tiny_squad(tmp_path / "train.json"))
+    features = build_features(examples, AutoTokenizer.from_pretrained(str(bundled_embedding_model())), 64, 16)
+    whole = distillation.compute_targets(teacher, examples, features, 2.0, batch_size=4, progress=False)
+
+    calls = []
+    original = distillation._teacher_batch
+
+    def stop_at_the_fourth(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt("session ended")
+        return original(*args)
+
+    monkeypatch.setattr(distillation, "_teacher_batch", stop_at_the_fourth)
+    partial = tmp_path / "targets.partial.npz"
+    run = dict(batch_size=4, progress=False, partial=partial, save_every=1)
+    with pytest.raises(KeyboardInterrupt):
+        distillation.compute_targets(teacher, examples, features, 2.0, **run)
+    calls.clear()
+    resumed = distillation.compute_targets(teacher, examples, features, 2.0, **run)
+    batches = -(-len(features) // 4)
+    assert len(calls) == batches - 3
+    assert np.array_equal(resumed.start, whole.start) and np.array_equal(resumed.end, whole.end)
