@@ -33,22 +33,24 @@ def window_span(offsets: np.ndarray) -> tuple[int, int]:
     return int(ctx[:, 0].min()), int(ctx[:, 1].max())
 
 
-def student_token_at(offsets: np.ndarray, char: int) -> int:
-    """Index of the student context token whose span holds `char`, or -1."""
-    inside = np.nonzero((offsets[:, 0] <= char) & (char < offsets[:, 1]))[0]
-    return int(inside[0]) if len(inside) else -1
+def student_tokens_at(offsets: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """For each character position, the index of the student context token whose span holds it, or -1."""
+    context = np.nonzero(offsets[:, 0] >= 0)[0]  # context tokens, in text order
+    if not len(context) or not len(chars):
+        return np.full(len(chars), -1)
+    starts, ends = offsets[context, 0], offsets[context, 1]
+    pos = np.clip(np.searchsorted(starts, chars, side="right") - 1, 0, len(context) - 1)
+    inside = (chars >= 0) & (starts[pos] <= chars) & (chars < ends[pos])
+    return np.where(inside, context[pos], -1)
 
 
 def project(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_offsets: np.ndarray) -> np.ndarray:
     """Move teacher probabilities (index 0 = CLS) onto student tokens; renormalised to sum to 1."""
     out = np.zeros(len(student_offsets), dtype=np.float64)
     out[0] = teacher_probs[0]
-    for prob, char in zip(teacher_probs[1:], teacher_chars[1:], strict=True):
-        if char < 0:
-            continue
-        token = student_token_at(student_offsets, int(char))
-        if token >= 0:
-            out[token] += prob
+    tokens = student_tokens_at(student_offsets, np.asarray(teacher_chars[1:], dtype=np.int64))
+    kept = tokens >= 0
+    np.add.at(out, tokens[kept], teacher_probs[1:][kept])
     total = out.sum()
     return out / total if total > 0 else out
 

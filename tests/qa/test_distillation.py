@@ -22,6 +22,10 @@ def test_projection_moves_mass_by_character_offsets():
     out = project(np.array([0.5, 0.5]), np.array([-1, 99]), student)
     assert out.tolist() == pytest.approx([1.0, 0, 0, 0, 0])
     assert window_span(student) == (10, 18)
+    # characters between student tokens (a space), before them or past them hold no token
+    spaced = np.array([[-1, -1], [10, 14], [15, 18]])
+    out = project(np.array([0.1, 0.2, 0.3, 0.2, 0.2]), np.array([-1, 14, 9, 18, 16]), spaced)
+    assert out.tolist() == pytest.approx([0.1 / 0.3, 0.0, 0.2 / 0.3])
 
 
 def test_distillation_loss_is_zero_when_the_student_matches_and_positive_otherwise():
