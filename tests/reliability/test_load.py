@@ -31,7 +31,9 @@ def test_the_server_holds_up_under_concurrent_load(tmp_path):
         print(f"load: {summary}; RSS {before // 1024} MiB before, {after // 1024} MiB after")
 
         assert result.requests > CLIENTS
-        assert set(result.non_200) <= {503}, f"unexpected statuses {result.non_200}"
+        # 503: backpressure; 408: the per-request timeout, when a busy machine (CI beside a training run)
+        # makes answers slower than QA_REQUEST_TIMEOUT_S. Anything else, a 5xx above all, is a failure.
+        assert set(result.non_200) <= {503, 408}, f"unexpected statuses {result.non_200}"
         assert not result.dropped, f"dropped connections: {result.dropped}"
         assert len(result.answered_ms) > 0
         assert after - before < 150 * 1024, f"memory grew from {before} KiB to {after} KiB"
