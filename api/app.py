@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         try:
             answer = await asyncio.wait_for(asyncio.shield(work), settings.request_timeout_s)
         except TimeoutError:
+            # Still queued behind other questions: drop it, nobody waits for it. Already running: it finishes.
+            work.cancel()
             raise HTTPException(408, f"no answer within {settings.request_timeout_s:g} s; try again") from None
         return answer_out(answer)
 

@@ -47,6 +47,16 @@ def test_an_answer_slower_than_the_timeout_is_408_and_the_server_recovers(canned
         assert client.post("/ask", json={"question": "Where?"}).status_code == 200
 
 
+def test_a_question_that_times_out_in_the_queue_is_never_answered(canned):
+    slow = SlowAnswerer(canned.index, canned.embedder, delay=0.6)
+    app = create_app(Settings(request_timeout_s=0.3), answerer=slow)
+    with TestClient(app):
+        responses = asyncio.run(burst(app, 3))  # one is read, two wait behind it; all three time out
+        assert [r.status_code for r in responses] == [408, 408, 408]
+        time.sleep(1.0)
+    assert len(slow.calls) == 1  # the reader was not spent on the two nobody was waiting for any more
+
+
 def test_sigterm_lets_requests_in_flight_finish():
     with canned_server(delay=1.5) as (url, proc):
         results = {}
