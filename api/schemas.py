@@ -16,7 +16,9 @@ QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"
 class AskRequest(BaseModel):
     """A question about the indexed documents."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "Where is Tencent based?"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"question": "How many views did Blue Planet II get?"}]}
+    )
 
     # The limits are checked in the handler, with clear messages; the schema states them for clients and fuzzers.
     question: StrictStr = Field(
