@@ -25,7 +25,7 @@ USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError,
 
 
 def _train_reader(args: argparse.Namespace) -> int:
-    from qa.training import TrainConfig, train_reader
+    from qa.training import TrainConfig, TrainingStopped, train_reader
 
     cfg = TrainConfig(
         train=args.train,
@@ -49,7 +49,11 @@ def _train_reader(args: argparse.Namespace) -> int:
     )
     if args.bf16 is not None:
         cfg.bf16 = args.bf16
-    history = train_reader(cfg, resume=args.resume)
+    try:
+        history = train_reader(cfg, resume=args.resume)
+    except TrainingStopped as stopped:
+        print(f"qa train-reader: {stopped}", file=sys.stderr)
+        return 130
     print(json.dumps(history[-1] if history else {}))
     return 0
 

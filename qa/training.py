@@ -8,7 +8,11 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +161,28 @@ def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimize
     return torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class TrainingStopped(Exception):
+    """SIGTERM or SIGINT arrived: the run saved a checkpoint at the end of its current step and stopped."""
+
+
+@contextmanager
+def stop_requests() -> Iterator[list[int]]:
+    """While active, SIGTERM and SIGINT are recorded (not acted on at once) so a step is never cut in half."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield received
+        return
+    previous = {sig: signal.signal(sig, lambda number, _frame: received.append(number)) for sig in _STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def same_schedule(saved: dict[str, object], cfg: TrainConfig) -> bool:
     """A checkpoint fits `cfg` when every saved field matches; fields newer than the checkpoint must be defaults."""
     now = cfg.schedule_fields()
@@ -299,7 +325,14 @@ class Trainer:
         return loss.item()
 
     def run(self) -> list[dict[str, object]]:
-        """Train the remaining epochs, validating after each; returns per-epoch validation figures."""
+        """Train the remaining epochs, validating after each; returns per-epoch validation figures.
+
+        SIGTERM or SIGINT ends the current step, saves a checkpoint and raises `TrainingStopped`.
+        """
+        with stop_requests() as stop:
+            return self._run(stop)
+
+    def _run(self, stop: list[int]) -> list[dict[str, object]]:
         from tqdm import tqdm
 
         history = self._history()
@@ -324,6 +357,13 @@ class Trainer:
                 self.step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{smoothed:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}", refresh=False)
+                if stop:
+                    self.save_checkpoint()
+                    bar.close()
+                    raise TrainingStopped(
+                        f"stopped by signal {stop[0]} at epoch {self.epoch + 1} step {self.step}/{len(self.batches)}; "
+                        f"checkpoint saved in {self.checkpoint_path}: run the same command again to resume"
+                    )
                 if self.step % self.cfg.checkpoint_every == 0:
                     self.save_checkpoint()
                     log.info(

@@ -104,6 +104,31 @@ def test_resume_continues_where_it_stopped(tmp_path):
         torch.testing.assert_close(resumed.model.state_dict()[name], value, msg=f"{name} differs after resume")
 
 
+def test_sigterm_saves_a_checkpoint_at_the_step_boundary_and_loses_nothing(tmp_path):
+    import os
+    import signal
+
+    from qa.training import TrainingStopped
+
+    stopped = Trainer(config(tmp_path, checkpoint_every=100))
+    original = stopped.train_step
+    calls = {"n": 0}
+
+    def terminated_during_the_fifth(rows):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            os.kill(os.getpid(), signal.SIGTERM)  # as when a session ends; the step still completes
+        return original(rows)
+
+    stopped.train_step = terminated_during_the_fifth
+    with pytest.raises(TrainingStopped, match="epoch 2 step 2/3"):
+        stopped.run()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+
+    resumed = Trainer(config(tmp_path, checkpoint_every=100))
+    assert resumed.resume() and (resumed.epoch, resumed.step) == (1, 2)  # all 5 steps kept
+
+
 def test_resume_refuses_a_checkpoint_from_another_schedule(tmp_path):
     Trainer(config(tmp_path, epochs=1)).run()
     other = Trainer(config(tmp_path, epochs=2))
