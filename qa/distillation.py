@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-from qa.features import FeatureSet, truncate_question
+from qa.features import FeatureSet, save_npz, truncate_question
 from qa.squad import SquadExample
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,7 @@ class TeacherTargets:
         return start, end
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, start=self.start, end=self.end, temperature=np.float32(self.temperature))
-        tmp.replace(path)
+        save_npz(path, start=self.start, end=self.end, temperature=np.float32(self.temperature))
 
     @classmethod
     def load(cls, path: Path) -> TeacherTargets:
@@ -95,12 +92,8 @@ class PartialTargets:
                     log.info("teacher targets: resuming after %d batches from %s", self.done, path)
 
     def save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
-        np.savez(tmp, start=self.start, end=self.end, done=np.int64(self.done))
-        tmp.replace(self.path)
+        if self.path is not None:
+            save_npz(self.path, start=self.start, end=self.end, done=np.int64(self.done))
 
 
 @torch.inference_mode()

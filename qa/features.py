@@ -14,6 +14,14 @@ from qa.squad import SquadExample
 MAX_QUESTION_TOKENS = 64
 
 
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Write arrays to `path` (.npz) through a temporary file and a rename: never half a file under its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
 @dataclass
 class FeatureSet:
     """Windows of (question, context) token ids; `offsets` is -1 outside the context."""
@@ -30,10 +38,7 @@ class FeatureSet:
         return len(self.lengths)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
-        tmp.replace(path)
+        save_npz(path, **{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def load(cls, path: Path) -> FeatureSet:

@@ -84,7 +84,6 @@ class Reader:
         self.model.eval()
         if quantize == "int8":
             self.model = quantize_int8(self.model)
-        self.quantize = quantize
         self.name = model
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         self.stride = min(stride, self.max_length // 2)

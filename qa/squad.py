@@ -167,18 +167,15 @@ def negative_examples(examples: list[SquadExample], ratio: float, seed: int) -> 
     if ratio <= 0:
         return []
     rng = random.Random(seed)
-    by_title: dict[str, list[str]] = {}
+    by_title: dict[str, dict[str, str]] = {}  # article -> its paragraphs (first-seen order) -> lower-cased
     for ex in examples:
-        paragraphs = by_title.setdefault(ex.title, [])
-        if not paragraphs or paragraphs[-1] != ex.context:
-            paragraphs.append(ex.context)
+        by_title.setdefault(ex.title, {}).setdefault(ex.context, ex.context.lower())
     negatives = []
     for ex in examples:
         if ex.is_impossible or rng.random() >= ratio:
             continue
         answers = [a.lower() for a in ex.answers]
-        others = [c for c in dict.fromkeys(by_title.get(ex.title, [])) if c != ex.context]
-        others = [c for c in others if not any(a in c.lower() for a in answers)]
+        others = [c for c, low in by_title[ex.title].items() if c != ex.context and not any(a in low for a in answers)]
         if others:
             negatives.append(SquadExample(f"{ex.id}-neg", ex.title, ex.question, rng.choice(others), (), ()))
     return negatives

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from ..conftest import ROOT
+from .test_squad import article, squad
 
 pytestmark = pytest.mark.slow
 
@@ -18,13 +19,8 @@ OTHER = "Blue Planet II is a nature documentary series. It drew a record-breakin
 
 
 def squad_file(path, articles):
-    data = {"version": "v2.0", "data": articles}
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path.write_text(json.dumps(squad(articles)), encoding="utf-8")
     return path
-
-
-def article(title, context, qas):
-    return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
 
 
 def qa_item(qid, question, answer, context):
