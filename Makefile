@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-e1 reader-e2 student
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,47 @@ bench: bench-peers
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-# The teacher's base encoder (all-mpnet-base-v2, ~440 MB) for reader distillation; never needed to serve.
-teacher-base: $(STAMP)
-	$(VENV)/bin/qa fetch-teacher-base
+# ---- Training readers (hours on 2 CPU cores; never needed to serve) -------------------------------------
+# Every run checkpoints under $(CACHE)/runs/<name> and resumes when its target is made again, so
+# `nohup make student &` in each session carries the whole chain on. Logs: $(CACHE)/runs/<name>/train.log.
+CACHE ?= $(HOME)/.cache/qa
+SQUAD ?= ../shared/data/squad
+READERS := $(CACHE)/readers
+SPLIT := $(CACHE)/data/squad-v2.0-dev.train.json
+MPNET := $(CACHE)/teacher-base/all-mpnet-base-v2
+TRAIN = mkdir -p $(CACHE)/runs/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa train-reader \
+	--train $(SQUAD)/squad-v1.1-train.json $(SPLIT) \
+	--validate $(SQUAD)/squad-v1.1-dev-open.json $(CACHE)/data/squad-v2.0-dev.holdout.json \
+	--out $(@D) --batch-size 32 --max-length 256 --stride 128
+LOG = >> $(CACHE)/runs/$(notdir $(@D))/train.log 2>&1
+
+# SQuAD v2.0 dev split by whole articles: 23 to learn abstention from, 12 held out for validation.
+$(SPLIT): | $(STAMP)
+	$(VENV)/bin/qa split-squad $(SQUAD)/squad-v2.0-dev.json --holdout 12 --seed 13 --out $(CACHE)/data
+
+# The teacher's base encoder (all-mpnet-base-v2, ~440 MB).
+$(MPNET)/model.safetensors: | $(STAMP)
+	$(VENV)/bin/qa fetch-teacher-base --cache $(CACHE)/teacher-base
+teacher-base: $(MPNET)/model.safetensors
+
+# First epoch of the small reader, from the all-MiniLM-L6-v2 encoder.
+$(READERS)/minilm-e1/training.json: | $(SPLIT)
+	$(TRAIN) --base "$$($(VENV)/bin/python -c 'from index.embedding import bundled_embedding_model as m; print(m())')" \
+		--epochs 1 --lr 1e-4 --seed 42 $(LOG)
+reader-e1: $(READERS)/minilm-e1/training.json
+
+# Second epoch without a teacher, with 20 % borrowed-paragraph negatives: the control for the student.
+$(READERS)/minilm-e2/training.json: $(READERS)/minilm-e1/training.json
+	$(TRAIN) --base $(READERS)/minilm-e1 --epochs 1 --lr 5e-5 --seed 43 --negatives 0.2 --checkpoint-every 100 $(LOG)
+reader-e2: $(READERS)/minilm-e2/training.json
+
+# The teacher: MPNet-base fine-tuned on the same data.
+$(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors
+	$(TRAIN) --base $(MPNET) --epochs 1 --lr 5e-5 --checkpoint-every 50 $(LOG)
+teacher: $(READERS)/mpnet-teacher/training.json
+
+# The student: the same second epoch as minilm-e2, learning also from the teacher's span distributions.
+$(READERS)/minilm-distilled/training.json: $(READERS)/minilm-e1/training.json $(READERS)/mpnet-teacher/training.json
+	$(TRAIN) --base $(READERS)/minilm-e1 --epochs 1 --lr 5e-5 --seed 43 --negatives 0.2 --checkpoint-every 100 \
+		--teacher $(READERS)/mpnet-teacher --temperature 2 --distill-weight 0.7 $(LOG)
+student: $(READERS)/minilm-distilled/training.json
