@@ -248,7 +248,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Retrieve once, run ours and the peers on the same passages, score them all."""
     model = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
     overrides = {"reader_model": model} | ({"index_dir": args.index_dir} if args.index_dir else {})
-    settings = Settings(**overrides, threads=args.threads)
+    settings = Settings(**overrides, threads=args.threads, reader_precision=args.precision)
     answerer = Answerer.load(settings)
     gold = load_gold(args.gold)[: args.limit]
     items = retrieve_once(answerer, gold, args.top_k)
@@ -262,6 +262,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "gold": str(args.gold),
         "model": str(args.model),
         "top_k": args.top_k,
+        "precision": answerer.reader.precision,
         "limits": vars(limits),
         "recall_at_k": recall_at_k(items),
         "systems": rows,
@@ -277,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N gold questions")
     p.add_argument("--index-dir", type=Path, default=None, help="default: QA_INDEX_DIR or var/index")
     p.add_argument("--threads", type=int, default=None, help="torch threads for every system (default: torch's)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "int8"),
+        default="fp32",
+        help="our reader's arithmetic (default fp32, as the peers run; the service's default is auto)",
+    )
     p.add_argument("--hf-python", type=Path, default=HF_PYTHON, help="python of the transformers<5 environment")
     p.add_argument("--hf-pipeline", action=argparse.BooleanOptionalAction, default=True, help="run the HF pipeline")
     p.add_argument("--haystack", action=argparse.BooleanOptionalAction, default=True, help="run Haystack's reader")
@@ -294,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = report["systems"][0]["questions"]
     print(
         f"\n{questions} questions, top-{args.top_k} passages each; a gold answer is among them for "
-        f"{report['recall_at_k']}% of the answerable ones"
+        f"{report['recall_at_k']}% of the answerable ones; our reader in {report['precision']}"
     )
     for row in report["systems"]:
         for note in row["notes"]:

@@ -197,7 +197,8 @@ def _eval(args: argparse.Namespace) -> int:
             return 2
         answerer = Answerer.load(settings)
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
-        ask, where = local_asker(answerer, top_k), f"in process, reader {settings.reader_model}"
+        where = f"in process, reader {settings.reader_model} ({answerer.reader.precision})"
+        ask = local_asker(answerer, top_k)
     outcomes = run_gold(gold, ask, progress=not args.quiet)
     summary = summarize(outcomes, top_k)
     meta = {
@@ -220,7 +221,7 @@ def _eval_reader(args: argparse.Namespace) -> int:
     from qa.squad import drop_seen_contexts, load_squad
     from qa.squad_eval import evaluate_reader
 
-    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride, quantize=args.quantize)
+    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride, precision=args.precision)
     if args.threads:
         import torch
 
@@ -238,12 +239,10 @@ def _eval_reader(args: argparse.Namespace) -> int:
         examples = examples[: args.limit]
     features = build_features(examples, reader.tokenizer, reader.max_length, reader.stride)
     threshold = None if args.no_abstain else args.null_threshold
-    scores, texts = evaluate_reader(
-        reader.model, examples, features, threshold, bf16=args.bf16, batch_size=args.batch_size
-    )
+    scores, texts = evaluate_reader(reader.model, examples, features, threshold, batch_size=args.batch_size)
     if args.predictions:
         args.predictions.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    print(json.dumps(scores))
+    print(json.dumps({**scores, "precision": reader.precision}))
     return 0
 
 
@@ -294,8 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-length", type=int, default=256)
     r.add_argument("--stride", type=int, default=128)
     r.add_argument("--batch-size", type=int, default=64)
-    r.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False, help="bf16 autocast for inference")
-    r.add_argument("--quantize", choices=("none", "int8"), default="none", help="int8: as the service runs it")
+    r.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "int8"),
+        default="auto",
+        help="reader arithmetic; auto (the service's default): bf16 where the CPU has it natively, else fp32",
+    )
     r.add_argument(
         "--exclude-seen",
         type=Path,

@@ -57,7 +57,7 @@ class Answerer:
             settings.reader_max_length,
             settings.reader_stride,
             settings.max_answer_tokens,
-            settings.reader_quantize,
+            settings.reader_precision,
         )
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         return cls(settings, embedder, index, reader)

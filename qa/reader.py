@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -14,6 +12,7 @@ from index.chunking import Passage
 from index.embedding import ModelNotFoundError
 from qa.decoding import top_spans
 from qa.features import truncate_question
+from qa.precision import Precision, apply_precision, resolve
 
 
 class ReaderNotFoundError(ModelNotFoundError):
@@ -49,22 +48,6 @@ def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
     )
 
 
-Quantization = Literal["none", "int8"]
-
-
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """Linear layers with int8 weights (one scale per output channel) and int8 activations quantized on the fly.
-
-    fbgemm's dynamic quantized linear is the fastest eager int8 path on x86 CPUs (VNNI); per-channel
-    scales keep the accuracy of the fp32 model far better than one scale per tensor.
-    """
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
-
-
 class Reader:
     """A Hugging Face question-answering model with its tokenizer, loaded once."""
 
@@ -74,7 +57,7 @@ class Reader:
         max_length: int = 256,
         stride: int = 128,
         max_answer_tokens: int = 30,
-        quantize: Quantization = "none",
+        precision: Precision = "auto",
     ) -> None:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
@@ -82,8 +65,8 @@ class Reader:
         except (OSError, ValueError) as exc:
             raise _load_failure(model, exc) from exc
         self.model.eval()
-        if quantize == "int8":
-            self.model = quantize_int8(self.model)
+        self.precision = resolve(precision)
+        self.model = apply_precision(self.model, self.precision)
         self.name = model
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         self.stride = min(stride, self.max_length // 2)
@@ -109,7 +92,8 @@ class Reader:
         offsets = enc.pop("offset_mapping").tolist()
         context = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool)
         out = self.model(**enc)
-        candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
+        start_logits, end_logits = out.start_logits.float(), out.end_logits.float()
+        candidates, nulls = top_spans(start_logits, end_logits, context, self.max_answer_tokens, per_window)
         spans = []
         for window, row in enumerate(candidates):
             passage = passages[owners[window]]

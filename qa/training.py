@@ -28,6 +28,7 @@ from transformers import (
 
 from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
+from qa.precision import bf16_supported
 from qa.squad import SquadExample, drop_seen_contexts, load_squad, negative_examples, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
 
@@ -38,15 +39,6 @@ FEATURES_VERSION = "1"  # bump when build_features or occurrence choice changes
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("QA_CACHE_DIR", Path.home() / ".cache" / "qa"))
-
-
-def bf16_supported() -> bool:
-    """True where the CPU has native bf16 arithmetic (AVX-512 BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 @dataclass

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from qa.evaluation import load_gold, local_asker, run_gold, summarize
 from qa.metrics import best_over_gold, normalize_answer
@@ -121,12 +122,29 @@ def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
     assert bad.returncode == 2 and "no such file" in bad.stderr
 
 
-def test_the_int8_reader_still_answers_plain_article_questions(answerer):
-    """QA_READER_QUANTIZE=int8 trades a little accuracy for speed (figures in models/reader/README.md)."""
+def test_bf16_and_fp32_readers_give_the_same_answers(answerer):
+    """QA_READER_PRECISION=auto runs bf16 weights where the CPU has bf16: faster, and it must not change answers."""
     from qa.pipeline import Answerer
     from qa.reader import Reader
 
-    int8 = Reader(answerer.settings.reader_model, quantize="int8")
+    readers = {p: Reader(answerer.settings.reader_model, precision=p) for p in ("fp32", "bf16")}
+    assert next(readers["bf16"].model.parameters()).dtype == torch.bfloat16
+    answers = {
+        p: [Answerer(answerer.settings, answerer.embedder, answerer.index, r).answer(q) for q in MUST_ANSWER]
+        for p, r in readers.items()
+    }
+    pairs = list(zip(answers["fp32"], answers["bf16"], strict=True))
+    differ = [(a.question, a.text, b.text) for a, b in pairs if a.text != b.text]
+    assert len(differ) <= 1, differ
+    assert all(abs(a.score - b.score) < 0.1 for a, b in pairs)
+
+
+def test_the_int8_reader_still_answers_plain_article_questions(answerer):
+    """QA_READER_PRECISION=int8 trades a little accuracy for speed (figures in models/reader/README.md)."""
+    from qa.pipeline import Answerer
+    from qa.reader import Reader
+
+    int8 = Reader(answerer.settings.reader_model, precision="int8")
     assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in int8.model.modules())
     quantized = Answerer(answerer.settings, answerer.embedder, answerer.index, int8)
     right = 0

@@ -163,8 +163,8 @@ def test_missing_model_names_the_path_and_the_fix(tmp_path, variable):
 
 @pytest.mark.parametrize("command", [["ask", "Where is Tencent based?"], ["serve", "--port", "0"]])
 def test_an_invalid_setting_is_named_without_a_traceback(tmp_path, command):
-    env = {"QA_READER_QUANTIZE": "fp8", "QA_TOP_K": "zero"}
+    env = {"QA_READER_PRECISION": "fp8", "QA_TOP_K": "zero"}
     result = qa(*command, "--index-dir", str(tmp_path / "index"), env=env, timeout=120)
     assert result.returncode == 2
-    assert "QA_READER_QUANTIZE='fp8'" in result.stderr and "QA_TOP_K='zero'" in result.stderr
+    assert "QA_READER_PRECISION='fp8'" in result.stderr and "QA_TOP_K='zero'" in result.stderr
     assert "Traceback" not in result.stderr
