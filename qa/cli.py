@@ -66,6 +66,18 @@ def _export_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _average_readers(args: argparse.Namespace) -> int:
+    from qa.averaging import AveragingError, average_readers
+
+    try:
+        out = average_readers(args.readers, args.out, args.weights)
+    except AveragingError as exc:
+        print(f"qa average-readers: {exc}", file=sys.stderr)
+        return 2
+    print(f"reader written to {out}")
+    return 0
+
+
 def _fetch_teacher_base(args: argparse.Namespace) -> int:
     from qa.teacher_base import TeacherBaseError, fetch_teacher_base
 
@@ -364,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--base", required=True, help="the encoder the run started from")
     x.add_argument("--out", type=Path, required=True)
     x.set_defaults(func=_export_reader)
+
+    g = sub.add_parser("average-readers", help="average the weights of readers trained from one another")
+    g.add_argument("readers", type=Path, nargs="+", help="reader directories of one architecture")
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--weights", type=float, nargs="+", default=None, help="one per reader (default: equal)")
+    g.set_defaults(func=_average_readers)
 
     f = sub.add_parser("fetch-teacher-base", help="download and check all-mpnet-base-v2 (the teacher's encoder)")
     f.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "qa" / "teacher-base")
