@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-e1 reader-e2 student
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-e1 reader-e2 reader-avg student
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ SECOND_EPOCH = --base $(READERS)/minilm-e1 --epochs 1 --lr 5e-5 --seed 43 --nega
 $(READERS)/minilm-e2/training.json: $(READERS)/minilm-e1/training.json
 	$(TRAIN) $(SECOND_EPOCH) $(LOG)
 reader-e2: $(READERS)/minilm-e2/training.json
+
+# The shipped reader: the mean of the two epochs' weights (held-out F1 82.16 against 81.53 for epoch 2 alone).
+$(READERS)/minilm-avg12/training.json: $(READERS)/minilm-e1/training.json $(READERS)/minilm-e2/training.json
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-e1 $(READERS)/minilm-e2 --out $(@D)
+reader-avg: $(READERS)/minilm-avg12/training.json
 
 # The teacher: MPNet-base fine-tuned on the same data.
 $(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors

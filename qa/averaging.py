@@ -68,6 +68,7 @@ def average_readers(
         AutoTokenizer.from_pretrained(readers[0]).save_pretrained(staging)
         recipe = {"averaged": [str(r) for r in readers], "weights": weights, "sources": [_training(r) for r in readers]}
         (staging / "training.json").write_text(json.dumps(recipe, indent=2))
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the reader from other users
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
