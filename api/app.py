@@ -48,8 +48,10 @@ class ServiceState:
 def _load_in_background(state: ServiceState, load: Callable[[], Answerer]) -> None:
     def run() -> None:
         try:
-            state.answerer = load()
-            log.info("models and index loaded; ready")
+            answerer = load()
+            state.answerer = answerer
+            reader = answerer.reader
+            log.info("models and index loaded; ready (reader %s in %s)", reader.name, reader.precision)
         except Exception as exc:  # the service stays up and says why on /health
             state.error = f"{type(exc).__name__}: {exc}"
             log.error("loading failed: %s", state.error)
