@@ -42,7 +42,7 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def apply_precision(model: torch.nn.Module, precision: Resolved) -> torch.nn.Module:
-    """The float32 `model` converted for inference; callers read its logits as float32 either way."""
+    """The float32 `model` converted for inference (span decoding reads any logits as float32)."""
     if precision == "bf16":
         return model.to(torch.bfloat16)
     if precision == "int8":

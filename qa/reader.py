@@ -92,8 +92,7 @@ class Reader:
         offsets = enc.pop("offset_mapping").tolist()
         context = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool)
         out = self.model(**enc)
-        start_logits, end_logits = out.start_logits.float(), out.end_logits.float()
-        candidates, nulls = top_spans(start_logits, end_logits, context, self.max_answer_tokens, per_window)
+        candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
         spans = []
         for window, row in enumerate(candidates):
             passage = passages[owners[window]]

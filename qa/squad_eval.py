@@ -62,9 +62,7 @@ def predict_squad(
         width = out.start_logits.shape[1]
         offsets = features.offsets[rows, :width]
         context = torch.from_numpy(offsets[:, :, 0] >= 0)
-        spans, nulls = top_spans(
-            out.start_logits.float(), out.end_logits.float(), context, max_answer_tokens, per_feature=1
-        )
+        spans, nulls = top_spans(out.start_logits, out.end_logits, context, max_answer_tokens, per_feature=1)
         for j, row in enumerate(rows):
             owner = int(features.example_index[row])
             null[owner] = min(null.get(owner, float("inf")), float(nulls[j]))
