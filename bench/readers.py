@@ -34,6 +34,7 @@ from index.embedding import ModelNotFoundError
 from qa.evaluation import GoldQuestion, load_gold
 from qa.metrics import best_over_gold, normalize_answer
 from qa.pipeline import Answerer
+from qa.precision import PRECISIONS
 from qa.reader import Reader
 from qa.settings import Settings
 
@@ -280,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads for every system (default: torch's)")
     p.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16", "int8"),
+        choices=PRECISIONS,
         default="fp32",
         help="our reader's arithmetic (default fp32, as the peers run; the service's default is auto)",
     )

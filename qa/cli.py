@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
 from index.passage_index import IndexError_
+from qa.precision import PRECISIONS
 from qa.squad import SquadFormatError
 
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16", "int8"),
+        choices=PRECISIONS,
         default="auto",
         help="reader arithmetic; auto (the service's default): bf16 where the CPU has it natively, else fp32",
     )

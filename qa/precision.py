@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
-import torch
+if TYPE_CHECKING:  # torch loads only when a model is converted: settings and the CLI import this module
+    import torch
 
 Precision = Literal["auto", "fp32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 Resolved = Literal["fp32", "bf16", "int8"]
 
 
@@ -34,6 +36,7 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     fbgemm's dynamic quantized linear is the fastest eager int8 path on x86 CPUs (VNNI); per-channel
     scales keep the accuracy of the fp32 model far better than one scale per tensor.
     """
+    import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():
@@ -44,6 +47,8 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 def apply_precision(model: torch.nn.Module, precision: Resolved) -> torch.nn.Module:
     """The float32 `model` converted for inference (span decoding reads any logits as float32)."""
     if precision == "bf16":
+        import torch
+
         return model.to(torch.bfloat16)
     if precision == "int8":
         return quantize_int8(model)

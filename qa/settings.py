@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.precision import Precision
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     reader_stride: int = Field(128, ge=16, le=256)
     # auto: bf16 weights where the CPU has native bf16 (1.6x faster, same answers), else fp32;
     # int8: dynamic per-channel quantization of the linear layers (faster still, less accurate; see models/reader)
-    reader_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    reader_precision: Precision = "auto"
     min_score: float = Field(0.2, ge=0.0, le=1.0)  # below this the answer is null
     alternatives: int = Field(3, ge=0, le=10)
     threads: int | None = None
