@@ -23,7 +23,7 @@ from qa.squad import SquadExample
 
 log = logging.getLogger(__name__)
 
-TARGETS_VERSION = "1"
+TARGETS_VERSION = "2"  # 2: teacher run with bf16 weights instead of autocast
 TEACHER_MAX_LENGTH = 512
 
 
@@ -113,7 +113,9 @@ def compute_targets(
     With `partial`, progress is saved there every `save_every` batches and picked up again on the next call.
     """
     tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
-    model = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    # bf16 weights rather than autocast: 4.4 s instead of 5.0 s per 32 windows of MPNet-base on 2 cores.
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=dtype).eval()
     n, width = features.input_ids.shape
     state = PartialTargets(partial, (n, width))
     order = np.argsort(features.lengths, kind="stable")
@@ -125,7 +127,7 @@ def compute_targets(
         todo = tqdm(todo, desc="teacher targets", unit="batch", initial=state.done, total=len(batches), mininterval=30)
     for b in todo:
         rows = batches[b]
-        start, end = _teacher_batch(tokenizer, model, examples, features, rows, temperature, bf16)
+        start, end = _teacher_batch(tokenizer, model, examples, features, rows, temperature)
         state.start[rows], state.end[rows] = start, end
         state.done = b + 1
         if state.done % save_every == 0:
@@ -140,7 +142,6 @@ def _teacher_batch(
     features: FeatureSet,
     rows: np.ndarray,
     temperature: float,
-    bf16: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The teacher's softened start/end distributions for some student windows, on student tokens."""
     questions, contexts, spans = [], [], []
@@ -161,8 +162,7 @@ def _teacher_batch(
     )
     offsets = enc.pop("offset_mapping").numpy()
     context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        out = model(**enc)
+    out = model(**enc)
     valid = context_mask.clone()
     valid[:, 0] = True
     neg = torch.finfo(torch.float32).min
