@@ -8,11 +8,7 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +24,7 @@ from transformers import (
 
 from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
+from qa.interrupts import TrainingStopped, stop_requests
 from qa.precision import bf16_supported
 from qa.squad import SquadExample, drop_seen_contexts, load_squad, negative_examples, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
@@ -151,28 +148,6 @@ def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimize
         (no_decay if param.ndim == 1 or "LayerNorm" in name else decay).append(param)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.learning_rate)
-
-
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class TrainingStopped(Exception):
-    """SIGTERM or SIGINT arrived: the run saved a checkpoint at the end of its current step and stopped."""
-
-
-@contextmanager
-def stop_requests() -> Iterator[list[int]]:
-    """While active, SIGTERM and SIGINT are recorded (not acted on at once) so a step is never cut in half."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        yield received
-        return
-    previous = {sig: signal.signal(sig, lambda number, _frame: received.append(number)) for sig in _STOP_SIGNALS}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def same_schedule(saved: dict[str, object], cfg: TrainConfig) -> bool:

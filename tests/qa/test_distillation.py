@@ -108,3 +108,45 @@ def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
     batches = -(-len(features) // 4)
     assert len(calls) == batches - 3
     assert np.array_equal(resumed.start, whole.start) and np.array_equal(resumed.end, whole.end)
+
+
+@pytest.mark.slow
+def test_sigterm_during_teacher_targets_keeps_the_batches_done(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from transformers import AutoTokenizer
+
+    import qa.distillation as distillation
+    from index.embedding import bundled_embedding_model
+    from qa.features import build_features
+    from qa.interrupts import TrainingStopped
+    from qa.squad import load_squad
+
+    from ..conftest import ROOT
+    from .test_training import tiny_squad
+
+    teacher = str(ROOT / "models" / "reader")
+    examples = load_squad(tiny_squad(tmp_path / "train.json"))
+    features = build_features(examples, AutoTokenizer.from_pretrained(str(bundled_embedding_model())), 64, 16)
+    whole = distillation.compute_targets(teacher, examples, features, 2.0, batch_size=4, progress=False)
+
+    partial = tmp_path / "targets.partial.npz"
+    calls = []
+    original = distillation._teacher_batch
+
+    def terminated_during_the_third(*args):
+        calls.append(1)
+        if len(calls) == 3 and not partial.exists():
+            os.kill(os.getpid(), signal.SIGTERM)  # as when a session ends; the batch still completes
+        return original(*args)
+
+    monkeypatch.setattr(distillation, "_teacher_batch", terminated_during_the_third)
+    run = dict(batch_size=4, progress=False, partial=partial, save_every=100)
+    with pytest.raises(TrainingStopped, match="after batch 3/"):
+        distillation.compute_targets(teacher, examples, features, 2.0, **run)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+    calls.clear()
+    resumed = distillation.compute_targets(teacher, examples, features, 2.0, **run)
+    assert len(calls) == -(-len(features) // 4) - 3  # the three batches done before the stop are not redone
+    assert np.array_equal(resumed.start, whole.start) and np.array_equal(resumed.end, whole.end)
