@@ -294,61 +294,58 @@ class Trainer:
     def run(self) -> list[dict[str, object]]:
         """Train the remaining epochs, validating after each; returns per-epoch validation figures.
 
-        SIGTERM or SIGINT ends the current step, saves a checkpoint and raises `TrainingStopped`.
+        SIGTERM or SIGINT ends the current step, saves a checkpoint and raises `TrainingStopped`. Each epoch's
+        end is checkpointed before its validation, which runs with the default signal handlers: a stop there
+        loses only the validation, and the next run validates that epoch before it trains on.
         """
-        with stop_requests() as stop:
-            return self._run(stop)
-
-    def _run(self, stop: list[int]) -> list[dict[str, object]]:
-        from tqdm import tqdm
-
         history = self._history()
-        while self.epoch < self.cfg.epochs:
-            if self.batches is None:
-                rng = np.random.default_rng(self.cfg.seed + self.epoch)
-                self.batches = length_bucketed_batches(
-                    self.features.lengths, self.cfg.batch_size, self.cfg.buckets_of, rng
-                )
-            bar = tqdm(
-                total=len(self.batches),
-                initial=self.step,
-                desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
-                unit="step",
-                mininterval=1 if sys.stderr.isatty() else 30,
-                dynamic_ncols=True,
-            )
-            smoothed = None
-            while self.step < len(self.batches):
-                loss = self.train_step(self.batches[self.step])
-                smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
-                self.step += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{smoothed:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}", refresh=False)
-                if stop:
-                    self.save_checkpoint()
-                    bar.close()
-                    raise TrainingStopped(
-                        f"stopped by signal {stop[0]} at epoch {self.epoch + 1} step {self.step}/{len(self.batches)}; "
-                        f"checkpoint saved in {self.checkpoint_path}: run the same command again to resume"
-                    )
-                if self.step % self.cfg.checkpoint_every == 0:
-                    self.save_checkpoint()
-                    log.info(
-                        "checkpoint at epoch %d step %d/%d loss %.4f",
-                        self.epoch + 1,
-                        self.step,
-                        len(self.batches),
-                        smoothed,
-                    )
-            bar.close()
-            self.epoch, self.step, self.batches = self.epoch + 1, 0, None
-            figures = {"epoch": self.epoch, **self.validate()}
-            history.append(figures)
-            self._write_history(history)
-            self.model.save_pretrained(self.run_dir / f"epoch-{self.epoch}")
-            self.save_checkpoint()
+        while True:
+            while len(history) < self.epoch:
+                history.append({"epoch": len(history) + 1, **self.validate()})
+                self._write_history(history)
+                self.model.save_pretrained(self.run_dir / f"epoch-{len(history)}")
+            if self.epoch >= self.cfg.epochs:
+                break
+            with stop_requests() as stop:
+                self._train_epoch(stop)
         self.save_model(self.cfg.out, history)
         return history
+
+    def _train_epoch(self, stop: list[int]) -> None:
+        from tqdm import tqdm
+
+        if self.batches is None:
+            rng = np.random.default_rng(self.cfg.seed + self.epoch)
+            self.batches = length_bucketed_batches(self.features.lengths, self.cfg.batch_size, self.cfg.buckets_of, rng)
+        bar = tqdm(
+            total=len(self.batches),
+            initial=self.step,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+            unit="step",
+            mininterval=1 if sys.stderr.isatty() else 30,
+            dynamic_ncols=True,
+        )
+        smoothed = None
+        while self.step < len(self.batches):
+            loss = self.train_step(self.batches[self.step])
+            smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
+            self.step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{smoothed:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}", refresh=False)
+            if stop:
+                self.save_checkpoint()
+                bar.close()
+                raise TrainingStopped(
+                    f"stopped by signal {stop[0]} at epoch {self.epoch + 1} step {self.step}/{len(self.batches)}; "
+                    f"checkpoint saved in {self.checkpoint_path}: run the same command again to resume"
+                )
+            if self.step % self.cfg.checkpoint_every == 0:
+                self.save_checkpoint()
+                where = (self.epoch + 1, self.step, len(self.batches), smoothed)
+                log.info("checkpoint at epoch %d step %d/%d loss %.4f", *where)
+        bar.close()
+        self.epoch, self.step, self.batches = self.epoch + 1, 0, None
+        self.save_checkpoint()
 
     def validate(self) -> dict[str, object]:
         figures: dict[str, object] = {}

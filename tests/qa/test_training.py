@@ -129,6 +129,33 @@ def test_sigterm_saves_a_checkpoint_at_the_step_boundary_and_loses_nothing(tmp_p
     assert resumed.resume() and (resumed.epoch, resumed.step) == (1, 2)  # all 5 steps kept
 
 
+def test_a_stop_during_validation_loses_no_training(tmp_path):
+    validate = [tiny_squad(tmp_path / "dev.json")]
+    stopped = Trainer(config(tmp_path, epochs=2, validate=validate))
+    steps = []
+    original_step = stopped.train_step
+
+    def count(rows):
+        steps.append(1)
+        return original_step(rows)
+
+    def session_ends():
+        raise KeyboardInterrupt("session ended during validation")
+
+    stopped.train_step, stopped.validate = count, session_ends
+    with pytest.raises(KeyboardInterrupt):
+        stopped.run()
+    assert len(steps) == 3  # epoch 1 trained, then the stop
+
+    resumed = Trainer(config(tmp_path, epochs=2, validate=validate))
+    assert resumed.resume() and (resumed.epoch, resumed.step) == (1, 0)  # the epoch's end was checkpointed
+    resumed.train_step = count
+    history = resumed.run()
+    assert len(steps) == 3 + 3  # only epoch 2 trained
+    assert [h["epoch"] for h in history] == [1, 2]  # epoch 1 validated on resume, before epoch 2
+    assert (tmp_path / "run" / "epoch-1").is_dir() and (tmp_path / "run" / "epoch-2").is_dir()
+
+
 def test_resume_refuses_a_checkpoint_from_another_schedule(tmp_path):
     Trainer(config(tmp_path, epochs=1)).run()
     other = Trainer(config(tmp_path, epochs=2))
