@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.precision import PRECISIONS
+from qa.training import default_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path.home() / ".cache" / "qa"
+CACHE = default_cache_dir()  # where `qa split-squad` wrote the held-out split (QA_CACHE_DIR honoured)
 SQUAD = ROOT.parent / "shared" / "data" / "squad"
 SETS = ("v1", "v2", "gold")
 

@@ -72,12 +72,12 @@ def test_a_student_distilled_from_a_teacher_lowers_the_soft_loss_and_resumes(tmp
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
 
 
-@pytest.mark.slow
-def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
+def _uninterrupted_targets(tmp_path):
+    """The shipped reader as a teacher over the tiny training slice: its inputs and its targets in one go."""
     from transformers import AutoTokenizer
 
-    import qa.distillation as distillation
     from index.embedding import bundled_embedding_model
+    from qa.distillation import compute_targets
     from qa.features import build_features
     from qa.squad import load_squad
 
@@ -87,7 +87,14 @@ def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
     teacher = str(ROOT / "models" / "reader")
     examples = load_squad(tiny_squad(tmp_path / "train.json"))
     features = build_features(examples, AutoTokenizer.from_pretrained(str(bundled_embedding_model())), 64, 16)
-    whole = distillation.compute_targets(teacher, examples, features, 2.0, batch_size=4, progress=False)
+    return teacher, examples, features, compute_targets(teacher, examples, features, 2.0, batch_size=4, progress=False)
+
+
+@pytest.mark.slow
+def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
+    import qa.distillation as distillation
+
+    teacher, examples, features, whole = _uninterrupted_targets(tmp_path)
 
     calls = []
     original = distillation._teacher_batch
@@ -115,21 +122,10 @@ def test_sigterm_during_teacher_targets_keeps_the_batches_done(tmp_path, monkeyp
     import os
     import signal
 
-    from transformers import AutoTokenizer
-
     import qa.distillation as distillation
-    from index.embedding import bundled_embedding_model
-    from qa.features import build_features
     from qa.interrupts import TrainingStopped
-    from qa.squad import load_squad
 
-    from ..conftest import ROOT
-    from .test_training import tiny_squad
-
-    teacher = str(ROOT / "models" / "reader")
-    examples = load_squad(tiny_squad(tmp_path / "train.json"))
-    features = build_features(examples, AutoTokenizer.from_pretrained(str(bundled_embedding_model())), 64, 16)
-    whole = distillation.compute_targets(teacher, examples, features, 2.0, batch_size=4, progress=False)
+    teacher, examples, features, whole = _uninterrupted_targets(tmp_path)
 
     partial = tmp_path / "targets.partial.npz"
     calls = []
