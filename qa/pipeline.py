@@ -10,7 +10,6 @@ from index.building import open_index
 from index.embedding import Embedder
 from index.passage_index import PassageIndex
 from qa.answer import Answer, Candidate
-from qa.metrics import normalize_answer
 from qa.reader import Reader, Span
 from qa.settings import Settings
 
@@ -19,22 +18,6 @@ log = logging.getLogger(__name__)
 
 def _candidate(span: Span) -> Candidate:
     return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
-
-
-def distinct_spans(spans: list[Span]) -> list[Span]:
-    """Drop repeats: overlapping passages yield the same document span, and the same words recur."""
-    seen_offsets: set[tuple[str, int, int]] = set()
-    seen_texts: set[str] = set()
-    kept = []
-    for span in spans:
-        where = (span.passage.document, span.passage.start + span.start, span.passage.start + span.end)
-        text = normalize_answer(span.text)
-        if where in seen_offsets or text in seen_texts or not text:
-            continue
-        seen_offsets.add(where)
-        seen_texts.add(text)
-        kept.append(span)
-    return kept
 
 
 class Answerer:
@@ -70,7 +53,7 @@ class Answerer:
         """The best answer to `question` from the top-k passages, or a null answer."""
         question = question.strip()
         passages = self.retrieve(question, top_k or self.settings.top_k)
-        spans = distinct_spans(self.reader.read(question, passages))
+        spans = self.reader.read(question, passages)
         alternatives = [_candidate(s) for s in spans[1 : 1 + self.settings.alternatives]]
         if not spans:
             return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)

@@ -12,6 +12,7 @@ from index.chunking import Passage
 from index.embedding import ModelNotFoundError
 from qa.decoding import top_spans
 from qa.features import truncate_question
+from qa.metrics import normalize_answer
 from qa.precision import Precision, apply_precision, resolve
 
 
@@ -33,6 +34,22 @@ class Span:
     @property
     def text(self) -> str:
         return self.passage.text[self.start : self.end]
+
+
+def distinct_spans(spans: list[Span]) -> list[Span]:
+    """Drop repeats: overlapping passages yield the same document span, and the same words recur."""
+    seen_offsets: set[tuple[str, int, int]] = set()
+    seen_texts: set[str] = set()
+    kept = []
+    for span in spans:
+        where = (span.passage.document, span.passage.start + span.start, span.passage.start + span.end)
+        text = normalize_answer(span.text)
+        if where in seen_offsets or text in seen_texts or not text:
+            continue
+        seen_offsets.add(where)
+        seen_texts.add(text)
+        kept.append(span)
+    return kept
 
 
 def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
@@ -74,7 +91,7 @@ class Reader:
 
     @torch.inference_mode()
     def read(self, question: str, passages: list[Passage], per_window: int = 5) -> list[Span]:
-        """Candidate spans from every passage, read in one batch, best first."""
+        """Candidate spans from every passage, read in one batch, best first, each document span and text once."""
         if not passages:
             return []
         enc = self.tokenizer(
@@ -100,4 +117,4 @@ class Reader:
                 start, end = offsets[window][cand.start_token][0], offsets[window][cand.end_token][1]
                 spans.append(Span(passage, start, end, cand.probability, cand.logit, float(nulls[window])))
         spans.sort(key=lambda s: s.score, reverse=True)
-        return spans
+        return distinct_spans(spans)
