@@ -82,7 +82,15 @@ def row(name: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     wanted = {
         "v1": ("exact_match", "f1", "ms_per_question"),
         "v2": ("has_ans_f1", "no_ans_accuracy", "ms_per_question"),
-        "gold": ("exact_match", "f1", "no_answer_accuracy", "wrong_abstentions", "recall_at_k", "p50_ms"),
+        "gold": (
+            "exact_match",
+            "f1",
+            "best_span_exact_match",
+            "no_answer_accuracy",
+            "wrong_abstentions",
+            "recall_at_k",
+            "p50_ms",
+        ),
     }
     for set_name, keys in wanted.items():
         if set_name in results:
@@ -102,9 +110,10 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     """Markdown: one line per reader."""
     head = (
         "| reader | v1.1 held-out EM / F1 | ms/q | v2.0 has-answer F1 / no-answer % | gold EM / F1 "
-        "| gold unanswerable abstained % | gold wrong abstentions | gold recall@k % | gold p50 ms |"
+        "| gold best span right % | gold unanswerable abstained % | gold wrong abstentions | gold recall@k % "
+        "| gold p50 ms |"
     )
-    lines = [head, "|" + " --- |" * 9]
+    lines = [head, "|" + " --- |" * 10]
     for r in rows:
         cells = [
             r["reader"],
@@ -112,6 +121,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
             _num(r.get("v1_ms_per_question")),
             _pair(r.get("v2_has_ans_f1"), r.get("v2_no_ans_accuracy")),
             _pair(r.get("gold_exact_match"), r.get("gold_f1"), 1),
+            _num(r.get("gold_best_span_exact_match")),
             _num(r.get("gold_no_answer_accuracy")),
             _num(r.get("gold_wrong_abstentions"), "{}"),
             _num(r.get("gold_recall_at_k")),

@@ -222,7 +222,16 @@ def _eval(args: argparse.Namespace) -> int:
     }
     write_report(args.out, summary, outcomes, meta)
     print(f"report: {args.out / 'report.md'}", file=sys.stderr)
-    keys = ("exact_match", "f1", "recall_at_k", "no_answer_accuracy", "wrong_abstentions", "p50_ms", "p95_ms")
+    keys = (
+        "exact_match",
+        "f1",
+        "recall_at_k",
+        "no_answer_accuracy",
+        "wrong_abstentions",
+        "best_span_exact_match",
+        "p50_ms",
+        "p95_ms",
+    )
     print(json.dumps({k: getattr(summary, k) for k in keys}))
     return 0
 

@@ -18,6 +18,12 @@ def misses(outcomes: list[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if o.exact_match < 1.0]
 
 
+def _said(o: Outcome) -> str:
+    if o.answer is not None:
+        return o.answer
+    return f"(no answer; best span: {o.guess})" if o.guess else "(no answer)"
+
+
 def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, str]) -> str:
     s = summary
     lines = [
@@ -34,6 +40,7 @@ def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, s
         f"| unanswerable abstained | {s.abstained_unanswerable} of {s.unanswerable} ({s.no_answer_accuracy:.1f}%) |",
         f"| abstention precision | {s.no_answer_precision:.1f}% |",
         f"| wrong abstentions (answerable questions answered null) | {s.wrong_abstentions} |",
+        f"| best span exactly right, abstention aside (answerable questions) | {s.best_span_exact_match:.1f}% |",
         f"| latency p50 / p95 / max | {s.p50_ms:.1f} / {s.p95_ms:.1f} / {s.max_ms:.1f} ms |",
         "",
         "![reliability](reliability.png) ![latency](latency.png)",
@@ -45,8 +52,7 @@ def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, s
     ]
     for o in misses(outcomes):
         expected = " / ".join(o.expected) or "(no answer)"
-        got = o.answer if o.answer is not None else "(no answer)"
-        cells = [_cell(o.question, 60), _cell(expected, 50), _cell(got, 50), f"{o.score:.2f}", f"{o.f1:.2f}"]
+        cells = [_cell(o.question, 60), _cell(expected, 50), _cell(_said(o), 50), f"{o.score:.2f}", f"{o.f1:.2f}"]
         lines.append("| " + " | ".join([*cells, _cell(o.context)]) + " |")
     return "\n".join(lines) + "\n"
 

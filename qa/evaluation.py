@@ -31,8 +31,10 @@ class Outcome:
     context: str
     retrieved: tuple[str, ...]  # texts of the passages the reader was given
     latency_ms: float
+    guess: str | None = None  # the reader's best span, also when it was withheld as `null`
     exact_match: float = 0.0
     f1: float = 0.0
+    guess_exact_match: float = 0.0  # 1 when the question is answerable and `guess` is exactly right
     retrieved_answer: bool = False
 
     @property
@@ -74,11 +76,14 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
 
 
 def score_outcome(outcome: Outcome) -> Outcome:
-    """Fill in EM/F1 (a null answer is right exactly when the gold has no answers) and retrieval hit."""
+    """Fill in EM/F1 (a null answer is right exactly when the gold has no answers), the best span's EM
+    abstention aside, and the retrieval hit."""
     em, f1 = best_over_gold(outcome.answer or "", outcome.expected)
+    guess_em = best_over_gold(outcome.guess, outcome.expected)[0] if outcome.guess and outcome.expected else 0.0
     golds = [normalize_answer(a) for a in outcome.expected]
     hit = any(g and g in normalize_answer(p) for g in golds for p in outcome.retrieved)
-    return Outcome(**{**asdict(outcome), "exact_match": em, "f1": f1, "retrieved_answer": hit})
+    scores = {"exact_match": em, "f1": f1, "guess_exact_match": guess_em, "retrieved_answer": hit}
+    return Outcome(**{**asdict(outcome), **scores})
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -93,6 +98,7 @@ class Summary:
     questions: int
     exact_match: float
     f1: float
+    best_span_exact_match: float  # answerable questions whose best span is exactly right, abstention aside
     recall_at_k: float
     no_answer_accuracy: float
     no_answer_precision: float
@@ -121,6 +127,7 @@ def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary
         questions=len(outcomes),
         exact_match=pct(sum(o.exact_match for o in outcomes), len(outcomes)),
         f1=pct(sum(o.f1 for o in outcomes), len(outcomes)),
+        best_span_exact_match=pct(sum(o.guess_exact_match for o in answerable), len(answerable)),
         recall_at_k=pct(sum(o.retrieved_answer for o in answerable), len(answerable)),
         no_answer_accuracy=pct(len(right_abstentions), len(unanswerable)),
         no_answer_precision=pct(len(right_abstentions), len(abstained)),
@@ -162,6 +169,7 @@ class Reply:
     score: float
     context: str
     retrieved: tuple[str, ...]
+    guess: str | None = None  # the best span, also when withheld (the first alternative of a null answer)
 
 
 AskFn = Callable[[str], Reply]
@@ -172,16 +180,17 @@ def local_asker(answerer, top_k: int | None) -> AskFn:
 
     def ask(question: str) -> Reply:
         a = answerer.answer(question, top_k)
-        return Reply(a.text, a.score, a.passage.text if a.passage else "", tuple(p.text for p in a.retrieved))
+        guess = a.text if a.found else (a.alternatives[0].text if a.alternatives else None)
+        return Reply(a.text, a.score, a.passage.text if a.passage else "", tuple(p.text for p in a.retrieved), guess)
 
     return ask
 
 
-def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0) -> AskFn:
-    """Ask a running server's POST /ask."""
+def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client=None) -> AskFn:
+    """Ask a running server's POST /ask (through `client`, an httpx.Client, when given)."""
     import httpx
 
-    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
+    client = client or httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
 
     def ask(question: str) -> Reply:
         body = {"question": question} | ({"top_k": top_k} if top_k else {})
@@ -190,7 +199,9 @@ def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0) -> AskFn:
             raise RuntimeError(f"POST {url}/ask answered {response.status_code}: {response.text[:200]}")
         data = response.json()
         retrieved = tuple(p["text"] for p in data.get("retrieved", [])) or (data["context"],)
-        return Reply(data["answer"], float(data["score"]), data["context"], retrieved)
+        alternatives = data.get("alternatives") or [{}]
+        guess = data["answer"] if data["answer"] is not None else alternatives[0].get("answer")
+        return Reply(data["answer"], float(data["score"]), data["context"], retrieved, guess)
 
     return ask
 
@@ -206,7 +217,14 @@ def run_gold(gold: Iterable[GoldQuestion], ask: AskFn, progress: bool = True) ->
         reply = ask(item.question)
         elapsed = round(1000 * (time.perf_counter() - started), 2)
         outcome = Outcome(
-            item.question, item.answers, reply.answer, reply.score, reply.context, reply.retrieved, elapsed
+            item.question,
+            item.answers,
+            reply.answer,
+            reply.score,
+            reply.context,
+            reply.retrieved,
+            elapsed,
+            reply.guess if reply.guess is not None else reply.answer,
         )
         outcomes.append(score_outcome(outcome))
     return outcomes

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qa.eval_report import write_report
-from qa.evaluation import GoldQuestion, Reply, load_gold, percentile, run_gold, summarize
+from qa.evaluation import GoldQuestion, Reply, http_asker, load_gold, percentile, run_gold, summarize
 
 
 def fake_ask(replies):
@@ -22,9 +22,10 @@ GOLD = [
 ]
 REPLIES = {
     "where": Reply("Shenzhen", 0.95, "The Shenzhen-based company", ("The Shenzhen-based company", "other")),
-    "who": Reply(None, 0.1, "Lau Seng Yee said", ("Lau Seng Yee said",)),  # wrong abstention, but retrieved
+    # wrong abstention of a right span, retrieved
+    "who": Reply(None, 0.1, "Lau Seng Yee said", ("Lau Seng Yee said",), guess="Lau Seng Yee"),
     "how much": Reply("150 billion", 0.55, "worth nearly US$150 billion", ("no", "worth nearly US$150 billion")),
-    "ceo": Reply(None, 0.05, "x", ("x",)),  # right abstention
+    "ceo": Reply(None, 0.05, "x", ("x",), guess="x"),  # right abstention
     "founded": Reply("1998", 0.45, "y", ("y",)),  # answered an unanswerable question
 }
 
@@ -39,7 +40,26 @@ def test_summary_figures_on_hand_made_outcomes():
     assert s.recall_at_k == 100.0  # every answerable question had its answer in a retrieved passage
     assert s.no_answer_accuracy == 50.0 and s.abstained_unanswerable == 1 and s.unanswerable == 2
     assert s.no_answer_precision == 50.0 and s.wrong_abstentions == 1
+    # abstention aside, the best span is exactly right for where and who, not how much: 2 of 3 answerable
+    assert s.best_span_exact_match == pytest.approx(66.67)
     assert all(o.latency_ms >= 0 for o in outcomes)
+
+
+def test_over_http_the_withheld_best_span_counts_abstention_aside(client):
+    ask = http_asker("http://testserver", top_k=2, client=client)
+    found, withheld = ask("Where is Tencent based?"), ask("What is the capital of France?")
+    assert (found.answer, found.guess) == ("Shenzhen", "Shenzhen") and len(found.retrieved) >= 1
+    assert (withheld.answer, withheld.guess) == (None, None)  # the canned reader offers no alternative
+
+
+def test_over_http_a_null_answer_s_first_alternative_is_its_best_span():
+    import httpx
+
+    body = {"answer": None, "score": 0.1, "context": "Lau Seng Yee said", "alternatives": [{"answer": "Lau Seng Yee"}]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    ask = http_asker("http://x", None, client=httpx.Client(base_url="http://x", transport=transport))
+    reply = ask("Who?")
+    assert (reply.answer, reply.guess, reply.retrieved) == (None, "Lau Seng Yee", ("Lau Seng Yee said",))
 
 
 def test_recall_misses_when_no_retrieved_passage_holds_the_answer():
@@ -96,4 +116,5 @@ def test_report_files_are_written(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"results.json", "report.md", "reliability.png", "latency.png"}
     report = (tmp_path / "report.md").read_text()
     assert "| who |" in report and "Misses (3)" in report
+    assert "(no answer; best span: Lau Seng Yee)" in report and "| best span exactly right" in report
     assert json.loads((tmp_path / "results.json").read_text())["summary"]["exact_match"] == 40.0
