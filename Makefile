@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-e1 reader-e2 reader-avg student
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-e1 reader-e2 reader-avg student student-avg distillation-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -101,3 +101,18 @@ teacher: $(READERS)/mpnet-teacher/training.json
 $(READERS)/minilm-distilled/training.json: $(READERS)/minilm-e1/training.json $(READERS)/mpnet-teacher/training.json
 	$(TRAIN) $(SECOND_EPOCH) --teacher $(READERS)/mpnet-teacher --temperature 2 --distill-weight 0.7 $(LOG)
 student: $(READERS)/minilm-distilled/training.json
+
+# The student averaged with its start, as the shipped reader is the mean of epochs 1 and 2.
+$(READERS)/minilm-distilled-avg/training.json: $(READERS)/minilm-e1/training.json $(READERS)/minilm-distilled/training.json
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-e1 $(READERS)/minilm-distilled --out $(@D)
+student-avg: $(READERS)/minilm-distilled-avg/training.json
+
+# The end of the chain: every reader of it side by side on held-out SQuAD v1.1 and v2.0 and the gold set
+# (bench/compare.py, about an hour on 2 cores), so a session finds the figures ready.
+REPORT := $(CACHE)/reports/distillation.md
+COMPARED := minilm-e2 minilm-avg12 minilm-distilled minilm-distilled-avg mpnet-teacher
+$(REPORT): $(READERS)/minilm-distilled-avg/training.json $(READERS)/minilm-avg12/training.json
+	mkdir -p $(@D) && HF_HUB_OFFLINE=1 $(VENV)/bin/python -m bench.compare $(addprefix $(READERS)/,$(COMPARED)) \
+		--v1 $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) \
+		--v2 $(CACHE)/data/squad-v2.0-dev.holdout.json > $@.tmp 2> $(@D)/distillation.log && mv $@.tmp $@
+distillation-report: $(REPORT)
