@@ -20,7 +20,7 @@ from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
 from index.passage_index import IndexError_
 from qa.precision import PRECISIONS
-from qa.squad import SquadFormatError
+from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
 
@@ -43,6 +43,7 @@ def _train_reader(args: argparse.Namespace) -> int:
         choose_occurrence=not args.first_occurrence,
         max_train_examples=args.max_train_examples,
         negatives=args.negatives,
+        negative_kind=args.negative_kind,
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
         threads=args.threads,
@@ -362,8 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="RATIO",
-        help="also pair this share of answerable questions with another paragraph of their article, "
-        "as unanswerable examples (teaches 'the passage does not say')",
+        help="also make an unanswerable example from this share of the answerable questions "
+        "(teaches 'the passage does not say'; see --negative-kind)",
+    )
+    t.add_argument(
+        "--negative-kind",
+        choices=NEGATIVE_KINDS,
+        default="other-paragraph",
+        help="other-paragraph: the question with another paragraph of its article; answer-removed: with its own "
+        "paragraph less the sentences holding the answer",
     )
     t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
     t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")

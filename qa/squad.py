@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.chunking import Sentence, split_sentences
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words too common to tell two occurrences of an answer apart.
 _STOPWORDS = frozenset(
@@ -179,6 +181,48 @@ def negative_examples(examples: list[SquadExample], ratio: float, seed: int) -> 
         if others:
             negatives.append(SquadExample(f"{ex.id}-neg", ex.title, ex.question, rng.choice(others), (), ()))
     return negatives
+
+
+NEGATIVE_KINDS = ("other-paragraph", "answer-removed")
+
+
+def answer_removed_examples(examples: list[SquadExample], ratio: float, seed: int) -> list[SquadExample]:
+    """Unanswerable examples: answerable questions with their own paragraph, less the sentences holding the answer.
+
+    About `ratio` of the answerable questions get one. What is left is on the question's topic, often with its
+    words and with near-miss names and numbers, but no longer answers it: harder than another paragraph, and
+    closer to what retrieval hands the reader. Skipped when a gold answer still occurs in what is left, or
+    when nothing is left.
+    """
+    if ratio <= 0:
+        return []
+    rng = random.Random(seed)
+    sentences: dict[str, list[Sentence]] = {}
+    negatives = []
+    for ex in examples:
+        if ex.is_impossible or rng.random() >= ratio:
+            continue
+        if ex.context not in sentences:
+            sentences[ex.context] = split_sentences(ex.context)
+        start = ex.answer_starts[0]
+        end = start + len(ex.answers[0])
+        kept = [s for s in sentences[ex.context] if s.end <= start or s.start >= end]
+        if not kept or len(kept) == len(sentences[ex.context]):
+            continue
+        text = " ".join(ex.context[s.start : s.end] for s in kept)
+        if any(a.lower() in text.lower() for a in ex.answers):
+            continue
+        negatives.append(SquadExample(f"{ex.id}-cut", ex.title, ex.question, text, (), ()))
+    return negatives
+
+
+def unanswerable_examples(examples: list[SquadExample], ratio: float, seed: int, kind: str) -> list[SquadExample]:
+    """Made-up unanswerable examples of one kind (see NEGATIVE_KINDS) for about `ratio` of the answerable ones."""
+    if kind == "other-paragraph":
+        return negative_examples(examples, ratio, seed)
+    if kind == "answer-removed":
+        return answer_removed_examples(examples, ratio, seed)
+    raise ValueError(f"unknown kind of negatives {kind!r}: one of {', '.join(NEGATIVE_KINDS)}")
 
 
 def split_by_article(data: dict[str, Any], holdout: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -26,7 +26,7 @@ from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.precision import bf16_supported
-from qa.squad import SquadExample, drop_seen_contexts, load_squad, negative_examples, with_chosen_occurrences
+from qa.squad import SquadExample, drop_seen_contexts, load_squad, unanswerable_examples, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class TrainConfig:
     choose_occurrence: bool = True
     max_train_examples: int | None = None
     negatives: float = 0.0  # share of answerable questions also paired with a paragraph that doesn't answer them
+    negative_kind: str = "other-paragraph"  # or "answer-removed": their own paragraph less the answer's sentences
     buckets_of: int = 50  # batches per length-sorted bucket
     checkpoint_dir: Path | None = None
     checkpoint_every: int = 200
@@ -93,8 +94,15 @@ class TrainConfig:
             "temperature",
             "distill_weight",
             "negatives",
+            "negative_kind",
         )
         return {k: str(getattr(self, k)) for k in keys}
+
+
+def _negatives_key(cfg: TrainConfig) -> str:
+    """What decides the made-up negatives: share, kind and seed (the seed draws which questions get one)."""
+    kind = "" if cfg.negative_kind == "other-paragraph" else f",kind={cfg.negative_kind}"
+    return f"negatives={cfg.negatives},seed={cfg.seed}{kind}"
 
 
 def _file_digest(path: Path) -> str:
@@ -174,7 +182,7 @@ class Trainer:
             cfg.base,
             str(cfg.choose_occurrence),
             str(cfg.max_train_examples),
-            *([f"negatives={cfg.negatives}"] if cfg.negatives else []),
+            *([_negatives_key(cfg)] if cfg.negatives else []),
         ]
         self.features = cached_features(self.train_examples, self.tokenizer, parts, cfg.max_length, cfg.stride, cache)
         self.validation = self._load_validation(cache)
@@ -205,9 +213,9 @@ class Trainer:
             examples = examples[: self.cfg.max_train_examples]
         if self.cfg.choose_occurrence:
             examples = with_chosen_occurrences(examples)
-        negatives = negative_examples(examples, self.cfg.negatives, self.cfg.seed)
+        negatives = unanswerable_examples(examples, self.cfg.negatives, self.cfg.seed, self.cfg.negative_kind)
         if negatives:
-            log.info("%d unanswerable examples from other paragraphs of the same articles", len(negatives))
+            log.info("%d unanswerable examples made up (%s)", len(negatives), self.cfg.negative_kind)
         examples = examples + negatives
         log.info("%d training questions (%d unanswerable)", len(examples), sum(ex.is_impossible for ex in examples))
         return examples

@@ -3,12 +3,14 @@ import pytest
 from qa.squad import (
     SquadExample,
     SquadFormatError,
+    answer_removed_examples,
     choose_answer_occurrence,
     drop_seen_contexts,
     examples_from_squad,
     load_squad,
     negative_examples,
     split_by_article,
+    unanswerable_examples,
 )
 
 FILLER = "Nothing of note happened for many years while people went about their ordinary lives. " * 3
@@ -80,6 +82,35 @@ def test_negatives_pair_questions_with_paragraphs_that_do_not_hold_their_answer(
         assert not any(a.lower() in neg.context.lower() for a in original.answers)
     assert negative_examples(examples, ratio=1.0, seed=0) == negatives
     assert negative_examples(examples, ratio=0.0, seed=0) == []
+
+
+def test_answer_removed_negatives_keep_the_paragraph_but_not_the_answer_s_sentences():
+    context = (
+        "Tencent signed a deal in London. The Shenzhen-based company is worth US$150 billion. "
+        "It works with the BBC. Shenzhen is in Guangdong."
+    )
+    examples = [
+        SquadExample("worth", "T", "How much is Tencent worth?", context, ("US$150 billion",), (context.index("US$"),)),
+        SquadExample("based", "T", "Where is Tencent based?", context, ("Shenzhen",), (context.index("Shenzhen"),)),
+        SquadExample("where", "T", "Where was the deal signed?", "In London.", ("London",), (3,)),
+        SquadExample("none", "T", "Who is the CEO?", context, (), ()),
+    ]
+    negatives = answer_removed_examples(examples, ratio=1.0, seed=0)
+    # "based": Shenzhen is also in the last sentence, so no negative; "where": nothing would be left
+    assert [n.id for n in negatives] == ["worth-cut"]
+    cut = negatives[0]
+    assert cut.is_impossible and cut.question == "How much is Tencent worth?" and cut.title == "T"
+    assert cut.context == "Tencent signed a deal in London. It works with the BBC. Shenzhen is in Guangdong."
+    assert answer_removed_examples(examples, ratio=1.0, seed=0) == negatives
+    assert answer_removed_examples(examples, ratio=0.0, seed=0) == []
+
+
+def test_unanswerable_examples_dispatch_on_the_kind():
+    examples = [SquadExample("q", "T", "Where?", "It is in Shenzhen. It is big.", ("Shenzhen",), (9,))]
+    assert [n.id for n in unanswerable_examples(examples, 1.0, 0, "answer-removed")] == ["q-cut"]
+    assert unanswerable_examples(examples, 1.0, 0, "other-paragraph") == []  # no other paragraph in its article
+    with pytest.raises(ValueError, match="unknown kind"):
+        unanswerable_examples(examples, 1.0, 0, "shuffled")
 
 
 def test_split_by_article_is_disjoint_and_deterministic():

@@ -163,6 +163,21 @@ def test_resume_refuses_a_checkpoint_from_another_schedule(tmp_path):
         other.resume()
 
 
+def test_made_up_negatives_of_each_kind_and_seed_get_features_of_their_own(tmp_path):
+    cut = Trainer(config(tmp_path, negatives=1.0, negative_kind="answer-removed"))
+    assert sum(ex.id.endswith("-cut") and ex.is_impossible for ex in cut.train_examples) == 24
+    originals = {ex.id: ex for ex in cut.train_examples[:24]}
+    for neg in cut.train_examples[24:]:
+        original = originals[neg.id.removesuffix("-cut")]
+        assert neg.context in original.context and original.answers[0] not in neg.context  # one sentence of two
+    seeds = [Trainer(config(tmp_path, negatives=0.5, seed=seed)) for seed in (1, 2)]
+    drawn = [{ex.id for ex in t.train_examples if ex.is_impossible} for t in seeds]
+    assert drawn[0] != drawn[1]  # the seed draws which questions get a negative ...
+    assert len(list((tmp_path / "cache" / "features").glob("*.npz"))) == 3  # ... so it is part of the cache key
+    for trainer in (cut, *seeds):
+        assert int(trainer.features.example_index.max()) == len(trainer.train_examples) - 1
+
+
 def test_batches_are_length_bucketed_and_cover_every_feature():
     import numpy as np
 
