@@ -51,7 +51,9 @@ def _load_in_background(state: ServiceState, load: Callable[[], Answerer]) -> No
             answerer = load()
             state.answerer = answerer
             reader = answerer.reader
-            log.info("models and index loaded; ready (reader %s in %s)", reader.name, reader.precision)
+            log.info(
+                "models and index loaded; ready (reader %s in %s on %s)", reader.name, reader.precision, reader.backend
+            )
         except Exception as exc:  # the service stays up and says why on /health
             state.error = f"{type(exc).__name__}: {exc}"
             log.error("loading failed: %s", state.error)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.precision import PRECISIONS
-from qa.training import default_cache_dir
+from qa.settings import default_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = default_cache_dir()  # where `qa split-squad` wrote the held-out split (QA_CACHE_DIR honoured)

@@ -249,7 +249,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Retrieve once, run ours and the peers on the same passages, score them all."""
     model = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
     overrides = {"reader_model": model} | ({"index_dir": args.index_dir} if args.index_dir else {})
-    settings = Settings(**overrides, threads=args.threads, reader_precision=args.precision)
+    settings = Settings(**overrides, threads=args.threads, reader_precision=args.precision, reader_backend=args.backend)
     answerer = Answerer.load(settings)
     gold = load_gold(args.gold)[: args.limit]
     items = retrieve_once(answerer, gold, args.top_k)
@@ -263,7 +263,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "gold": str(args.gold),
         "model": str(args.model),
         "top_k": args.top_k,
-        "precision": answerer.reader.precision,
+        "precision": f"{answerer.reader.precision} on {answerer.reader.backend}",
         "limits": vars(limits),
         "recall_at_k": recall_at_k(items),
         "systems": rows,
@@ -284,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRECISIONS,
         default="fp32",
         help="our reader's arithmetic (default fp32, as the peers run; the service's default is auto)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "openvino", "auto"),
+        default="torch",
+        help="what runs our reader (default torch, as the peers run; the service's default is auto: OpenVINO)",
     )
     p.add_argument("--hf-python", type=Path, default=HF_PYTHON, help="python of the transformers<5 environment")
     p.add_argument("--hf-pipeline", action=argparse.BooleanOptionalAction, default=True, help="run the HF pipeline")

@@ -211,7 +211,7 @@ def _eval(args: argparse.Namespace) -> int:
             return 2
         answerer = Answerer.load(settings)
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
-        where = f"in process, reader {settings.reader_model} ({answerer.reader.precision})"
+        where = f"in process, reader {settings.reader_model} ({answerer.reader.precision}, {answerer.reader.backend})"
         ask = local_asker(answerer, top_k)
     outcomes = run_gold(gold, ask, progress=not args.quiet)
     summary = summarize(outcomes, top_k)
@@ -244,7 +244,14 @@ def _eval_reader(args: argparse.Namespace) -> int:
     from qa.squad import drop_seen_contexts, load_squad
     from qa.squad_eval import evaluate_reader
 
-    reader = Reader(args.model or Settings().reader_model, args.max_length, args.stride, precision=args.precision)
+    reader = Reader(
+        args.model or Settings().reader_model,
+        args.max_length,
+        args.stride,
+        precision=args.precision,
+        backend=args.backend,
+        threads=args.threads,
+    )
     if args.threads:
         import torch
 
@@ -265,7 +272,7 @@ def _eval_reader(args: argparse.Namespace) -> int:
     scores, texts = evaluate_reader(reader.model, examples, features, threshold, batch_size=args.batch_size)
     if args.predictions:
         args.predictions.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    print(json.dumps({**scores, "precision": reader.precision}))
+    print(json.dumps({**scores, "precision": reader.precision, "backend": reader.backend}))
     return 0
 
 
@@ -321,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRECISIONS,
         default="auto",
         help="reader arithmetic; auto (the service's default): bf16 where the CPU has it natively, else fp32",
+    )
+    r.add_argument(
+        "--backend",
+        choices=("auto", "torch", "openvino"),
+        default="auto",
+        help="what runs the reader; auto (the service's default): OpenVINO where installed, torch for int8",
     )
     r.add_argument(
         "--exclude-seen",
@@ -435,6 +448,9 @@ def settings_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"])
+        if not field:  # a rule across settings: its message names them
+            lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+            continue
         lines.append(f"  QA_{field.upper()}={error.get('input')!r}: {error['msg']}")
     return "\n".join(lines)
 

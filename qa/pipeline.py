@@ -41,6 +41,8 @@ class Answerer:
             settings.reader_stride,
             settings.max_answer_tokens,
             settings.reader_precision,
+            settings.reader_backend,
+            settings.threads,
         )
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         return cls(settings, embedder, index, reader)

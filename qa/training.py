@@ -26,16 +26,13 @@ from index.passage_index import file_sha256
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.precision import bf16_supported
+from qa.settings import default_cache_dir
 from qa.squad import SquadExample, drop_seen_contexts, load_squad, unanswerable_examples, with_chosen_occurrences
 from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
 
 log = logging.getLogger(__name__)
 
 FEATURES_VERSION = "1"  # bump when build_features or occurrence choice changes
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR", Path.home() / ".cache" / "qa"))
 
 
 @dataclass

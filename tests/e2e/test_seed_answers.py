@@ -122,21 +122,30 @@ def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
     assert bad.returncode == 2 and "no such file" in bad.stderr
 
 
-def test_bf16_and_fp32_readers_give_the_same_answers(answerer):
-    """QA_READER_PRECISION=auto runs bf16 weights where the CPU has bf16: faster, and it must not change answers."""
+def test_bf16_openvino_and_fp32_readers_give_the_same_answers(answerer):
+    """The defaults (bf16 where the CPU has it, OpenVINO where installed) are faster and must not change answers."""
+    from qa.openvino_reader import OpenVinoQA
     from qa.pipeline import Answerer
     from qa.reader import Reader
 
-    readers = {p: Reader(answerer.settings.reader_model, precision=p) for p in ("fp32", "bf16")}
-    assert next(readers["bf16"].model.parameters()).dtype == torch.bfloat16
-    answers = {
-        p: [Answerer(answerer.settings, answerer.embedder, answerer.index, r).answer(q) for q in MUST_ANSWER]
-        for p, r in readers.items()
+    model = answerer.settings.reader_model
+    readers = {
+        "torch fp32": Reader(model, precision="fp32", backend="torch"),
+        "torch bf16": Reader(model, precision="bf16", backend="torch"),
+        "openvino bf16": Reader(model, precision="bf16", backend="openvino"),
+        "openvino fp32": Reader(model, precision="fp32", backend="openvino"),
     }
-    pairs = list(zip(answers["fp32"], answers["bf16"], strict=True))
-    differ = [(a.question, a.text, b.text) for a, b in pairs if a.text != b.text]
-    assert len(differ) <= 1, differ
-    assert all(abs(a.score - b.score) < 0.1 for a, b in pairs)
+    assert next(readers["torch bf16"].model.parameters()).dtype == torch.bfloat16
+    assert isinstance(readers["openvino bf16"].model, OpenVinoQA) and readers["openvino bf16"].backend == "openvino"
+    answers = {
+        name: [Answerer(answerer.settings, answerer.embedder, answerer.index, r).answer(q) for q in MUST_ANSWER]
+        for name, r in readers.items()
+    }
+    for name in ("torch bf16", "openvino bf16", "openvino fp32"):
+        pairs = list(zip(answers["torch fp32"], answers[name], strict=True))
+        differ = [(a.question, a.text, b.text) for a, b in pairs if a.text != b.text]
+        assert len(differ) <= (0 if name == "openvino fp32" else 1), (name, differ)
+        assert all(abs(a.score - b.score) < (0.01 if name == "openvino fp32" else 0.1) for a, b in pairs), name
 
 
 def test_the_int8_reader_still_answers_plain_article_questions(answerer):
@@ -145,6 +154,7 @@ def test_the_int8_reader_still_answers_plain_article_questions(answerer):
     from qa.reader import Reader
 
     int8 = Reader(answerer.settings.reader_model, precision="int8")
+    assert int8.backend == "torch"  # OpenVINO runs float readers only
     assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in int8.model.modules())
     quantized = Answerer(answerer.settings, answerer.embedder, answerer.index, int8)
     right = 0

@@ -58,7 +58,7 @@ def test_scores_predictions_and_held_out_articles(tmp_path):
     )
     predictions = tmp_path / "predictions.json"
     scores, _ = eval_reader(dev, "--predictions", predictions)
-    assert scores["questions"] == 3
+    assert scores["questions"] == 3 and scores["backend"] == "openvino"  # the service's default runs it
     for key in ("exact_match", "f1", "ms_per_question", "has_ans_f1", "no_ans_accuracy"):
         assert key in scores
     texts = json.loads(predictions.read_text())
@@ -69,4 +69,4 @@ def test_scores_predictions_and_held_out_articles(tmp_path):
     trained = squad_file(tmp_path / "train.json", [article("Planet", OTHER, trained_qas)])
     held_out, stderr = eval_reader(dev, "--exclude-seen", trained, "--precision", "int8")
     assert held_out["questions"] == 2 and "1 questions dropped" in stderr
-    assert held_out["precision"] == "int8"
+    assert held_out["precision"] == "int8" and held_out["backend"] == "torch"

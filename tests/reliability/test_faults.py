@@ -168,3 +168,10 @@ def test_an_invalid_setting_is_named_without_a_traceback(tmp_path, command):
     assert result.returncode == 2
     assert "QA_READER_PRECISION='fp8'" in result.stderr and "QA_TOP_K='zero'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_int8_on_openvino_is_refused_with_the_reason(tmp_path):
+    env = {"QA_READER_PRECISION": "int8", "QA_READER_BACKEND": "openvino"}
+    result = qa("ask", "Where is Tencent based?", "--index-dir", str(tmp_path / "index"), env=env, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "int8 runs on torch: set QA_READER_BACKEND to torch or auto" in result.stderr
