@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IR_VERSION = "1"  # bump when the conversion below changes
+IR_VERSION = "2"  # bump when the conversion below changes
 
 
 class OpenVinoError(ModelNotFoundError):
@@ -104,14 +104,20 @@ def _converted(ov, core, model: PreTrainedModel, example: dict[str, torch.Tensor
         warnings.simplefilter("ignore")  # tracer warnings about Python control flow the export does not need
         converted = ov.convert_model(model, example_input=example)
     if path is not None:
-        tmp = path.parent.with_name(f".{path.parent.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        ov.save_model(converted, tmp / "model.xml")
-        try:
-            tmp.rename(path.parent)
-        except OSError:  # another process cached it first
-            shutil.rmtree(tmp, ignore_errors=True)
+        _save(ov, converted, path)
     return converted
+
+
+def _save(ov, converted, path: Path) -> None:
+    """Keep the IR for the next start-up; a cache that cannot be written only costs that start-up time."""
+    tmp = path.parent.with_name(f".{path.parent.name}.{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        ov.save_model(converted, tmp / "model.xml", compress_to_fp16=False)  # the same answers as before caching
+        tmp.rename(path.parent)
+    except (OSError, RuntimeError) as exc:  # unwritable cache, or another process cached it first
+        log.warning("reader: OpenVINO IR not cached in %s (%s)", path.parent, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _cache_key(ov, model: PreTrainedModel, example: dict[str, torch.Tensor]) -> str | None:
