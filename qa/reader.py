@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from index.chunking import Passage
 from index.embedding import ModelNotFoundError
 from qa.decoding import top_spans
 from qa.features import truncate_question
 from qa.metrics import normalize_answer
-from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
-from qa.precision import Precision, apply_precision, resolve
+from qa.openvino_reader import for_inference
+from qa.precision import Precision, resolve
 from qa.settings import Backend, default_cache_dir
-
-log = logging.getLogger(__name__)
 
 
 class ReaderNotFoundError(ModelNotFoundError):
@@ -89,27 +86,13 @@ class Reader:
         except (OSError, ValueError) as exc:
             raise _load_failure(model, exc) from exc
         self.precision = resolve(precision)
-        self.model, self.backend = self._runnable(loaded.eval(), backend, threads)
+        self.model, self.backend = for_inference(
+            loaded.eval(), self.tokenizer, self.precision, backend, threads, default_cache_dir() / "openvino"
+        )
         self.name = model
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         self.stride = min(stride, self.max_length // 2)
         self.max_answer_tokens = max_answer_tokens
-
-    def _runnable(self, model: PreTrainedModel, backend: Backend, threads: int | None):
-        """The model as it will run, and on what: OpenVINO where asked or available, else torch."""
-        if self.precision == "int8" and backend == "openvino":
-            raise ValueError("int8 runs on torch: set QA_READER_BACKEND to torch or auto")
-        if backend == "torch" or self.precision == "int8" or (backend == "auto" and not openvino_available()):
-            return apply_precision(model, self.precision), "torch"
-        example = self.tokenizer(["A question?"], ["A passage."], return_tensors="pt")
-        try:
-            compiled = OpenVinoQA(model, example, self.precision, default_cache_dir() / "openvino", threads)
-        except OpenVinoError as exc:
-            if backend == "openvino":
-                raise
-            log.warning("reader: %s; running on torch instead", exc)
-            return apply_precision(model, self.precision), "torch"
-        return compiled, "openvino"
 
     @torch.inference_mode()
     def read(self, question: str, passages: list[Passage], per_window: int = 5) -> list[Span]:

@@ -5,7 +5,7 @@ import logging
 import pytest
 import torch
 
-import qa.reader as reader_module
+import qa.openvino_reader as openvino_module
 from qa.openvino_reader import OpenVinoError, OpenVinoQA
 from qa.reader import Reader
 from qa.settings import Settings
@@ -47,8 +47,8 @@ def test_auto_falls_back_to_torch_when_openvino_fails_and_openvino_says_why(monk
     def broken(*args, **kwargs):
         raise OpenVinoError("OpenVINO could not compile this model: unsupported operation")
 
-    monkeypatch.setattr(reader_module, "OpenVinoQA", broken)
-    with caplog.at_level(logging.WARNING, logger="qa.reader"):
+    monkeypatch.setattr(openvino_module, "OpenVinoQA", broken)
+    with caplog.at_level(logging.WARNING, logger="qa.openvino_reader"):
         reader = Reader(MODEL, precision="fp32", backend="auto")
     assert reader.backend == "torch" and "running on torch instead" in caplog.text
     with pytest.raises(OpenVinoError, match="unsupported operation"):
