@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from index.embedding import bundled_embedding_model
+from qa.openvino_reader import OpenVinoQA
 from qa.training import TrainConfig, Trainer, length_bucketed_batches
 
 pytestmark = pytest.mark.slow
@@ -154,6 +155,27 @@ def test_a_stop_during_validation_loses_no_training(tmp_path):
     assert len(steps) == 3 + 3  # only epoch 2 trained
     assert [h["epoch"] for h in history] == [1, 2]  # epoch 1 validated on resume, before epoch 2
     assert (tmp_path / "run" / "epoch-1").is_dir() and (tmp_path / "run" / "epoch-2").is_dir()
+
+
+def test_validation_on_openvino_scores_as_on_torch_and_leaves_the_weights_alone(tmp_path, monkeypatch):
+    import qa.training as training
+
+    trainer = Trainer(config(tmp_path, epochs=1, validate=[tiny_squad(tmp_path / "dev.json")]))
+    trainer.run()
+    weights = {name: tensor.clone() for name, tensor in trainer.model.state_dict().items()}
+    compiled, autocast = trainer._validation_model()
+    assert isinstance(compiled, OpenVinoQA) and autocast is False
+    question, passage = "Where does guild 3 work?", "The workshop of guild 3 stands in Oslo."
+    enc = trainer.tokenizer([question], [passage], return_tensors="pt")
+    with torch.inference_mode():
+        assert torch.allclose(compiled(**enc).start_logits, trainer.model(**enc).start_logits, atol=1e-3)
+    on_openvino = trainer.validate()["dev.json"]
+    monkeypatch.setattr(training, "openvino_available", lambda: False)
+    assert trainer._validation_model()[0] is trainer.model
+    on_torch = trainer.validate()["dev.json"]
+    assert on_openvino["exact_match"] == on_torch["exact_match"]
+    assert on_openvino["f1"] == pytest.approx(on_torch["f1"], abs=0.5)
+    assert all(torch.equal(weights[name], tensor) for name, tensor in trainer.model.state_dict().items())
 
 
 def test_resume_refuses_a_checkpoint_from_another_schedule(tmp_path):
