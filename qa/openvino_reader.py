@@ -65,7 +65,7 @@ class OpenVinoQA:
         except ImportError as exc:
             raise OpenVinoError("OpenVINO is not installed: pip install openvino, or QA_READER_BACKEND=torch") from exc
         self.config = model.config
-        core = ov.Core()
+        core = _core(ov)
         try:
             converted = _converted(ov, core, model, dict(example), cache_dir)
             properties: dict[str, object] = {
@@ -91,6 +91,22 @@ class OpenVinoQA:
             result = self._request.infer(feed)
             start, end = np.array(result[self._start]), np.array(result[self._end])  # copies: buffers are reused
         return QuestionAnsweringModelOutput(start_logits=torch.from_numpy(start), end_logits=torch.from_numpy(end))
+
+
+_CORE = None
+
+
+def _core(ov):
+    """One OpenVINO core for the life of the process.
+
+    Its CPU plugin starts worker threads; when the last core goes, the plugin is unloaded under threads that
+    still exist, and the next signal delivered to one of them (SIGTERM at the end of a session, say) kills
+    the process with a segmentation fault. Holding one core keeps the plugin, and its threads, valid.
+    """
+    global _CORE
+    if _CORE is None:
+        _CORE = ov.Core()
+    return _CORE
 
 
 def for_inference(

@@ -1,6 +1,7 @@
 """The OpenVINO backend: the converted reader is cached and reused, and trouble falls back to torch under auto."""
 
 import logging
+import os
 
 import pytest
 import torch
@@ -55,3 +56,33 @@ def test_auto_falls_back_to_torch_when_openvino_fails_and_openvino_says_why(monk
         Reader(MODEL, precision="fp32", backend="openvino")
     with pytest.raises(ValueError, match="int8 runs on torch"):
         Reader(MODEL, precision="int8", backend="openvino")
+
+
+SIGNAL_AFTER_A_READER_IS_GONE = """
+import gc, os, signal, sys
+import torch
+from qa.reader import Reader
+first = Reader(sys.argv[1], precision="fp32", backend="openvino")
+second = Reader(sys.argv[1], precision="fp32", backend="openvino")  # from the cached IR
+del first, second
+gc.collect()
+caught = []
+signal.signal(signal.SIGTERM, lambda number, frame: caught.append(number))
+weights = torch.randn(512, 512, requires_grad=True)
+for step in range(30):  # training goes on after a validation; the session ends during a step
+    if step == 5:
+        os.kill(os.getpid(), signal.SIGTERM)
+    (weights @ weights).sum().backward()
+print("caught", len(caught))
+"""
+
+
+def test_a_signal_after_an_openvino_reader_is_gone_is_handled_not_fatal(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QA_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-c", SIGNAL_AFTER_A_READER_IS_GONE, MODEL]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])  # -11 was a segmentation fault
+    assert "caught 1" in result.stdout
