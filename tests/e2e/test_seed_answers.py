@@ -133,19 +133,18 @@ def test_bf16_openvino_and_fp32_readers_give_the_same_answers(answerer):
         "torch fp32": Reader(model, precision="fp32", backend="torch"),
         "torch bf16": Reader(model, precision="bf16", backend="torch"),
         "openvino bf16": Reader(model, precision="bf16", backend="openvino"),
-        "openvino fp32": Reader(model, precision="fp32", backend="openvino"),
-    }
+    }  # OpenVINO in fp32 against torch: tests/qa/test_openvino_reader.py
     assert next(readers["torch bf16"].model.parameters()).dtype == torch.bfloat16
     assert isinstance(readers["openvino bf16"].model, OpenVinoQA) and readers["openvino bf16"].backend == "openvino"
     answers = {
         name: [Answerer(answerer.settings, answerer.embedder, answerer.index, r).answer(q) for q in MUST_ANSWER]
         for name, r in readers.items()
     }
-    for name in ("torch bf16", "openvino bf16", "openvino fp32"):
+    for name in ("torch bf16", "openvino bf16"):
         pairs = list(zip(answers["torch fp32"], answers[name], strict=True))
         differ = [(a.question, a.text, b.text) for a, b in pairs if a.text != b.text]
-        assert len(differ) <= (0 if name == "openvino fp32" else 1), (name, differ)
-        assert all(abs(a.score - b.score) < (0.01 if name == "openvino fp32" else 0.1) for a, b in pairs), name
+        assert len(differ) <= 1, (name, differ)
+        assert all(abs(a.score - b.score) < 0.1 for a, b in pairs), name
 
 
 def test_the_int8_reader_still_answers_plain_article_questions(answerer):
