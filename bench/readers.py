@@ -36,7 +36,7 @@ from qa.metrics import best_over_gold, normalize_answer
 from qa.pipeline import Answerer
 from qa.precision import PRECISIONS
 from qa.reader import Reader
-from qa.settings import Settings
+from qa.settings import BACKENDS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "seed_gold.jsonl"
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=("torch", "openvino", "auto"),
+        choices=BACKENDS,
         default="torch",
         help="what runs our reader (default torch, as the peers run; the service's default is auto: OpenVINO)",
     )

@@ -20,6 +20,7 @@ from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
 from index.passage_index import IndexError_
 from qa.precision import PRECISIONS
+from qa.settings import BACKENDS
 from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
@@ -331,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--backend",
-        choices=("auto", "torch", "openvino"),
+        choices=BACKENDS,
         default="auto",
         help="what runs the reader; auto (the service's default): OpenVINO where installed, torch for int8",
     )

@@ -14,7 +14,6 @@ import os
 import shutil
 import threading
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,14 +47,14 @@ def openvino_available() -> bool:
 class OpenVinoQA:
     """A transformers question-answering model compiled by OpenVINO, called like the model itself.
 
-    `example` is what the model's tokenizer gives for one question and passage: it names the inputs and
-    fixes their types; lengths and batch size stay dynamic.
+    What the model's tokenizer gives for one question and passage names the inputs and fixes their types;
+    lengths and batch size stay dynamic.
     """
 
     def __init__(
         self,
         model: PreTrainedModel,
-        example: Mapping[str, torch.Tensor],
+        tokenizer,
         precision: str,
         cache_dir: Path | None = None,
         threads: int | None = None,
@@ -67,7 +66,8 @@ class OpenVinoQA:
         self.config = model.config
         core = _core(ov)
         try:
-            converted = _converted(ov, core, model, dict(example), cache_dir)
+            example = dict(tokenizer(["A question?"], ["A passage."], return_tensors="pt"))
+            converted = _converted(ov, core, model, example, cache_dir)
             properties: dict[str, object] = {
                 "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                 "PERFORMANCE_HINT": "LATENCY",
@@ -126,9 +126,8 @@ def for_inference(
         raise ValueError("int8 runs on torch: set QA_READER_BACKEND to torch or auto")
     if backend == "torch" or precision == "int8" or (backend == "auto" and not openvino_available()):
         return apply_precision(model, precision), "torch"
-    example = tokenizer(["A question?"], ["A passage."], return_tensors="pt")
     try:
-        return OpenVinoQA(model, example, precision, cache_dir, threads), "openvino"
+        return OpenVinoQA(model, tokenizer, precision, cache_dir, threads), "openvino"
     except OpenVinoError as exc:
         if backend == "openvino":
             raise

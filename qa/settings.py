@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # how the reader runs: auto is OpenVINO where it is installed (1.3x faster, same answers), torch for int8 or
 # when OpenVINO cannot compile the model
 Backend = Literal["auto", "torch", "openvino"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def default_cache_dir() -> Path:

@@ -367,10 +367,9 @@ class Trainer:
         else the model itself, under bf16 autocast when training uses it. Its weights are never changed."""
         self.model.eval()
         if self.validation and openvino_available():
-            example = self.tokenizer(["A question?"], ["A passage."], return_tensors="pt")
             precision = "bf16" if self.cfg.bf16 else "fp32"
             try:
-                return OpenVinoQA(self.model, example, precision), False
+                return OpenVinoQA(self.model, self.tokenizer, precision), False
             except OpenVinoError as exc:
                 log.warning("validation: %s; on torch instead", exc)
         return self.model, self.cfg.bf16
