@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,8 +19,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.batching import Asked, Batcher
 from api.guards import Backpressure, BodyGuard, RequestContext
 from api.schemas import AskRequest, AskResponse, DocumentOut, ErrorOut, Health, InfoResponse, answer_out
+from qa.answer import Answer
 from qa.pipeline import Answerer
 from qa.settings import Settings
 
@@ -33,10 +35,14 @@ ERRORS = {code: {"model": ErrorOut} for code in (400, 408, 413, 415, 422, 503)}
 class ServiceState:
     """What the app holds for its lifetime: the answerer once loaded, or why loading failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_batch: int = 1) -> None:
         self.answerer: Answerer | None = None
         self.error: str | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader")
+        self.batcher = Batcher(self._answer_batch, self.executor, max_batch)
+
+    def _answer_batch(self, asked: Sequence[Asked]) -> list[Answer]:
+        return self.ready().answer_batch(asked)
 
     def ready(self) -> Answerer:
         if self.answerer is None:
@@ -83,7 +89,7 @@ def check_question(question: str, max_chars: int) -> str:
 def create_app(settings: Settings | None = None, answerer: Answerer | None = None) -> FastAPI:
     """Build the app; `answerer` skips loading (tests share one across apps)."""
     settings = settings or Settings()
-    state = ServiceState()
+    state = ServiceState(settings.max_batch)
     state.answerer = answerer
 
     @asynccontextmanager
@@ -114,9 +120,8 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     @app.post("/ask", response_model=AskResponse, responses=ERRORS, summary="Answer a question from the documents")
     async def ask(body: AskRequest) -> AskResponse:
         question = check_question(body.question, settings.max_question_chars)
-        ready = state.ready()
-        loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(state.executor, ready.answer, question, body.top_k)
+        state.ready()
+        work = state.batcher.submit(question, body.top_k)
         try:
             answer = await asyncio.wait_for(asyncio.shield(work), settings.request_timeout_s)
         except TimeoutError:

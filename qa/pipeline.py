@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import torch
 
 from index.building import open_index
+from index.chunking import Passage
 from index.embedding import Embedder
 from index.passage_index import PassageIndex
 from qa.answer import Answer, Candidate
@@ -47,15 +49,25 @@ class Answerer:
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         return cls(settings, embedder, index, reader)
 
-    def retrieve(self, question: str, top_k: int) -> list:
-        vector = self.embedder.embed([question])[0]
-        return [hit.passage for hit in self.index.search(vector, top_k)]
+    def retrieve(self, question: str, top_k: int) -> list[Passage]:
+        return self.retrieve_batch([question], [top_k])[0]
+
+    def retrieve_batch(self, questions: Sequence[str], top_ks: Sequence[int]) -> list[list[Passage]]:
+        vectors = self.embedder.embed(list(questions))
+        return [[hit.passage for hit in self.index.search(v, k)] for v, k in zip(vectors, top_ks, strict=True)]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """The best answer to `question` from the top-k passages, or a null answer."""
-        question = question.strip()
-        passages = self.retrieve(question, top_k or self.settings.top_k)
-        spans = self.reader.read(question, passages)
+        return self.answer_batch([(question, top_k)])[0]
+
+    def answer_batch(self, asked: Sequence[tuple[str, int | None]]) -> list[Answer]:
+        """`answer` for several questions at once: one embedding call and one reader pass for all of them."""
+        questions = [question.strip() for question, _ in asked]
+        retrieved = self.retrieve_batch(questions, [top_k or self.settings.top_k for _, top_k in asked])
+        spans = self.reader.read_batch(list(zip(questions, retrieved, strict=True)))
+        return [self._answer(*parts) for parts in zip(questions, retrieved, spans, strict=True)]
+
+    def _answer(self, question: str, passages: list[Passage], spans: list[Span]) -> Answer:
         alternatives = [_candidate(s) for s in spans[1 : 1 + self.settings.alternatives]]
         if not spans:
             return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,14 +95,25 @@ class Reader:
         self.stride = min(stride, self.max_length // 2)
         self.max_answer_tokens = max_answer_tokens
 
-    @torch.inference_mode()
-    def read(self, question: str, passages: list[Passage], per_window: int = 5) -> list[Span]:
+    def read(self, question: str, passages: Sequence[Passage], per_window: int = 5) -> list[Span]:
         """Candidate spans from every passage, read in one batch, best first, each document span and text once."""
-        if not passages:
-            return []
+        return self.read_batch([(question, passages)], per_window)[0]
+
+    @torch.inference_mode()
+    def read_batch(self, asked: Sequence[tuple[str, Sequence[Passage]]], per_window: int = 5) -> list[list[Span]]:
+        """`read` for several questions, each over its own passages, in one forward pass.
+
+        One pass over many windows keeps both cores busier than one pass per question: the HTTP service
+        answers the questions that queue up while it reads, together.
+        """
+        pairs = [(number, passage) for number, (_, passages) in enumerate(asked) for passage in passages]
+        found: list[list[Span]] = [[] for _ in asked]
+        if not pairs:
+            return found
+        questions = [truncate_question(self.tokenizer, question) for question, _ in asked]
         enc = self.tokenizer(
-            [truncate_question(self.tokenizer, question)] * len(passages),
-            [p.text for p in passages],
+            [questions[number] for number, _ in pairs],
+            [passage.text for _, passage in pairs],
             truncation="only_second",
             max_length=self.max_length,
             stride=self.stride,
@@ -115,11 +127,9 @@ class Reader:
         context = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool)
         out = self.model(**enc)
         candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
-        spans = []
         for window, row in enumerate(candidates):
-            passage = passages[owners[window]]
+            number, passage = pairs[owners[window]]
             for cand in row:
                 start, end = offsets[window][cand.start_token][0], offsets[window][cand.end_token][1]
-                spans.append(Span(passage, start, end, cand.probability, cand.logit, float(nulls[window])))
-        spans.sort(key=lambda s: s.score, reverse=True)
-        return distinct_spans(spans)
+                found[number].append(Span(passage, start, end, cand.probability, cand.logit, float(nulls[window])))
+        return [distinct_spans(sorted(spans, key=lambda s: s.score, reverse=True)) for spans in found]

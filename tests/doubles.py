@@ -35,6 +35,11 @@ class CannedAnswerer:
         self.embedder = embedder
         self.reader = SimpleNamespace(name="canned-reader")
         self.calls: list[tuple[str, int | None]] = []
+        self.batches: list[int] = []
+
+    def answer_batch(self, asked: list[tuple[str, int | None]]) -> list[Answer]:
+        self.batches.append(len(asked))
+        return [self.answer(question, top_k) for question, top_k in asked]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         self.calls.append((question, top_k))

@@ -69,4 +69,4 @@ def test_scores_predictions_and_held_out_articles(tmp_path):
     trained = squad_file(tmp_path / "train.json", [article("Planet", OTHER, trained_qas)])
     held_out, stderr = eval_reader(dev, "--exclude-seen", trained, "--precision", "int8")
     assert held_out["questions"] == 2 and "1 questions dropped" in stderr
-    assert held_out["precision"] == "int8" and held_out["backend"] == "torch"
+    assert held_out["precision"] == "int8" and held_out["backend"] == "openvino"

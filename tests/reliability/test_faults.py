@@ -170,8 +170,15 @@ def test_an_invalid_setting_is_named_without_a_traceback(tmp_path, command):
     assert "Traceback" not in result.stderr
 
 
-def test_int8_on_openvino_is_refused_with_the_reason(tmp_path):
-    env = {"QA_READER_PRECISION": "int8", "QA_READER_BACKEND": "openvino"}
+def test_int8_on_openvino_without_nncf_is_refused_with_the_reason(tmp_path):
+    broken = tmp_path / "site" / "nncf"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('nncf is broken in this test')\n")
+    env = {
+        "QA_READER_PRECISION": "int8",
+        "QA_READER_BACKEND": "openvino",
+        "PYTHONPATH": os.pathsep.join([str(broken.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     result = qa("ask", "Where is Tencent based?", "--index-dir", str(tmp_path / "index"), env=env, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "int8 runs on torch: set QA_READER_BACKEND to torch or auto" in result.stderr
+    assert "int8 on OpenVINO needs: pip install openvino nncf" in result.stderr

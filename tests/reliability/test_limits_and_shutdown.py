@@ -49,7 +49,7 @@ def test_an_answer_slower_than_the_timeout_is_408_and_the_server_recovers(canned
 
 def test_a_question_that_times_out_in_the_queue_is_never_answered(canned):
     slow = SlowAnswerer(canned.index, canned.embedder, delay=0.6)
-    app = create_app(Settings(request_timeout_s=0.3), answerer=slow)
+    app = create_app(Settings(request_timeout_s=0.3, max_batch=1), answerer=slow)  # one question per pass
     with TestClient(app):
         responses = asyncio.run(burst(app, 3))  # one is read, two wait behind it; all three time out
         assert [r.status_code for r in responses] == [408, 408, 408]

