@@ -57,6 +57,16 @@ def test_a_question_that_times_out_in_the_queue_is_never_answered(canned):
     assert len(slow.calls) == 1  # the reader was not spent on the two nobody was waiting for any more
 
 
+def test_questions_that_queue_behind_a_pass_are_answered_together(canned):
+    slow = SlowAnswerer(canned.index, canned.embedder, delay=0.2)
+    app = create_app(Settings(max_batch=4), answerer=slow)
+    with TestClient(app):
+        responses = asyncio.run(burst(app, 9))
+    assert [r.status_code for r in responses] == [200] * 9
+    assert all(r.json()["answer"] == "Shenzhen" for r in responses)
+    assert sum(slow.batches) == 9 and max(slow.batches) == 4 and len(slow.batches) <= 5
+
+
 def test_sigterm_lets_requests_in_flight_finish():
     with canned_server(delay=1.5) as (url, proc):
         results = {}
