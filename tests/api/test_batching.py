@@ -33,6 +33,14 @@ def run(scenario):
     return recorder, result
 
 
+async def behind_a_held_pass(batcher, recorder):
+    """Starts q0's pass and holds it open until `recorder.release` is set: what is submitted next queues."""
+    recorder.release.clear()
+    first = batcher.submit("q0", None)
+    await asyncio.sleep(0.05)
+    return first
+
+
 def test_one_question_is_read_alone_and_at_once():
     async def scenario(recorder, executor):
         return await Batcher(recorder, executor, max_batch=8).submit("Where?", 3)
@@ -44,9 +52,7 @@ def test_one_question_is_read_alone_and_at_once():
 def test_questions_that_queue_during_a_pass_are_read_together_up_to_max_batch():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=4)
-        recorder.release.clear()
-        first = batcher.submit("q0", None)
-        await asyncio.sleep(0.05)  # q0's pass is running and held open
+        first = await behind_a_held_pass(batcher, recorder)
         rest = [batcher.submit(f"q{i}", i) for i in range(1, 8)]
         recorder.release.set()
         return await asyncio.gather(first, *rest)
@@ -59,9 +65,7 @@ def test_questions_that_queue_during_a_pass_are_read_together_up_to_max_batch():
 def test_a_cancelled_question_is_never_read():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=8)
-        recorder.release.clear()
-        first = batcher.submit("q0", None)
-        await asyncio.sleep(0.05)
+        first = await behind_a_held_pass(batcher, recorder)
         dropped, kept = batcher.submit("gave up", None), batcher.submit("still here", None)
         dropped.cancel()
         recorder.release.set()
@@ -74,9 +78,7 @@ def test_a_cancelled_question_is_never_read():
 def test_a_failing_question_fails_only_itself():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=8)
-        recorder.release.clear()
-        first = batcher.submit("q0", None)
-        await asyncio.sleep(0.05)
+        first = await behind_a_held_pass(batcher, recorder)
         good, bad = batcher.submit("good", 1), batcher.submit("bad", 1)
         recorder.release.set()
         await first
