@@ -18,6 +18,14 @@ SEED = ROOT / "seeds" / "tencent-uk-partnership-2018.txt"
 
 
 @pytest.fixture
+def private_cache(tmp_path, monkeypatch) -> Path:
+    """Features, teacher targets and runs go to a temporary cache, never into the user's (QA_CACHE_DIR)."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("QA_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
 def fake_embedder() -> HashingEmbedder:
     return HashingEmbedder()
 

@@ -9,6 +9,8 @@ from qa.training import Trainer
 
 from .test_training import config
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # targets and features stay out of ~/.cache/qa
+
 
 def test_projection_moves_mass_by_character_offsets():
     # student tokens: CLS, question token (not context), "Shen" [10,14), "zhen" [14,18), padding

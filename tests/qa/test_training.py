@@ -9,7 +9,7 @@ from index.embedding import bundled_embedding_model
 from qa.openvino_reader import OpenVinoQA
 from qa.training import TrainConfig, Trainer, length_bucketed_batches
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("private_cache")]
 
 PLACES = ["Paris", "Lagos", "Lima", "Oslo", "Quito", "Hanoi", "Cairo", "Dublin", "Nairobi", "Manila", "Sofia", "Riga"]
 THINGS = ["lamps", "boats", "maps", "drums", "kites", "clocks", "bells", "chairs", "coins", "tiles", "masks", "ropes"]
@@ -54,11 +54,6 @@ def config(tmp_path, **overrides):
         threads=2,
     )
     return TrainConfig(**(base | overrides))
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def test_loss_goes_down_and_a_reader_directory_is_written(tmp_path):
