@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -23,11 +24,15 @@ from qa.precision import PRECISIONS
 from qa.settings import BACKENDS
 from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
+if TYPE_CHECKING:
+    from qa.training import TrainConfig
+
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
 
 
-def _train_reader(args: argparse.Namespace) -> int:
-    from qa.training import TrainConfig, TrainingStopped, train_reader
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The training run that `qa train-reader`'s options describe: every option reaches it."""
+    from qa.training import TrainConfig
 
     cfg = TrainConfig(
         train=args.train,
@@ -49,9 +54,20 @@ def _train_reader(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         threads=args.threads,
         attention=args.attention,
+        attention_dropout=args.attention_dropout,
+        teacher=args.teacher,
+        temperature=args.temperature,
+        distill_weight=args.distill_weight,
     )
     if args.bf16 is not None:
         cfg.bf16 = args.bf16
+    return cfg
+
+
+def _train_reader(args: argparse.Namespace) -> int:
+    from qa.training import TrainingStopped, train_reader
+
+    cfg = train_config(args)
     try:
         history = train_reader(cfg, resume=args.resume)
     except TrainingStopped as stopped:
