@@ -75,3 +75,12 @@ def load_documents(paths: list[Path]) -> list[Document]:
         seen[doc_id] = path
         documents.append(parse_document(doc_id, path, path.read_bytes()))
     return documents
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.chunking import Passage, chunk_document
-from index.documents import Document
+from index.documents import Document, file_sha256
 from index.embedding import Embedder
 from index.store import VectorStore
 
@@ -59,15 +58,6 @@ class Chunking:
 class SearchHit:
     passage: Passage
     similarity: float
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_write(path: Path, data: bytes) -> None:

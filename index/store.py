@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
+
+if TYPE_CHECKING:  # faiss loads with the first index: `qa train-reader` runs where it isn't installed (a GPU box)
+    import faiss
 
 
 class VectorStore:
     """Exact inner-product search over unit vectors (cosine similarity), FAISS flat index."""
 
     def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
+        import faiss
+
         self.dimension = dimension
         self._index = index if index is not None else faiss.IndexFlatIP(dimension)
 
@@ -33,9 +38,13 @@ class VectorStore:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def save(self, path: Path) -> None:
+        import faiss
+
         faiss.write_index(self._index, str(path))
 
     @classmethod
     def load(cls, path: Path) -> VectorStore:
+        import faiss
+
         index = faiss.read_index(str(path))
         return cls(index.d, index)

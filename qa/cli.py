@@ -58,6 +58,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         teacher=args.teacher,
         temperature=args.temperature,
         distill_weight=args.distill_weight,
+        device=args.device,
     )
     if args.bf16 is not None:
         cfg.bf16 = args.bf16
@@ -418,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--teacher", default=None, help="a trained reader to distil from (its targets are cached)")
     t.add_argument("--temperature", type=float, default=2.0, help="softening of the teacher's distributions")
     t.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher's loss vs gold labels")
+    t.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train: auto is a CUDA GPU when torch sees one, else the CPU (the same command runs on both)",
+    )
     t.set_defaults(func=_train_reader)
 
     x = sub.add_parser("export-reader", help="write a training run's latest checkpoint as a reader directory")

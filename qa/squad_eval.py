@@ -25,15 +25,17 @@ class SquadPrediction:
     null_margin: float  # null logit minus best span logit; > threshold means abstain
 
 
-def model_inputs(features: FeatureSet, rows: np.ndarray, use_token_types: bool) -> dict[str, torch.Tensor]:
-    """Tensors for a batch of feature rows, padded only to the longest of them."""
+def model_inputs(
+    features: FeatureSet, rows: np.ndarray, use_token_types: bool, device: torch.device | None = None
+) -> dict[str, torch.Tensor]:
+    """Tensors for a batch of feature rows, padded only to the longest of them (on `device`, default the CPU)."""
     width = int(features.lengths[rows].max())
     ids = torch.from_numpy(features.input_ids[rows, :width].astype(np.int64))
     mask = torch.arange(width)[None, :] < torch.from_numpy(features.lengths[rows].astype(np.int64))[:, None]
     inputs = {"input_ids": ids, "attention_mask": mask.long()}
     if use_token_types:
         inputs["token_type_ids"] = torch.from_numpy(features.token_type_ids[rows, :width].astype(np.int64))
-    return inputs
+    return inputs if device is None else {k: v.to(device) for k, v in inputs.items()}
 
 
 def uses_token_types(model: PreTrainedModel) -> bool:
@@ -51,18 +53,21 @@ def predict_squad(
 ) -> dict[str, SquadPrediction]:
     """Best span per question over all its windows (highest start+end logit sum)."""
     model.eval()
+    device = getattr(model, "device", torch.device("cpu"))  # a torch model's; OpenVINO's runs on the CPU
     token_types = uses_token_types(model)
     order = np.argsort(features.lengths, kind="stable")
     best: dict[int, SquadPrediction] = {}
     null: dict[int, float] = {}
     for lo in range(0, len(order), batch_size):
         rows = order[lo : lo + batch_size]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(**model_inputs(features, rows, token_types))
-        width = out.start_logits.shape[1]
+        inputs = model_inputs(features, rows, token_types, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(**inputs)
+        start_logits, end_logits = out.start_logits.float().cpu(), out.end_logits.float().cpu()
+        width = start_logits.shape[1]
         offsets = features.offsets[rows, :width]
         context = torch.from_numpy(offsets[:, :, 0] >= 0)
-        spans, nulls = top_spans(out.start_logits, out.end_logits, context, max_answer_tokens, per_feature=1)
+        spans, nulls = top_spans(start_logits, end_logits, context, max_answer_tokens, per_feature=1)
         for j, row in enumerate(rows):
             owner = int(features.example_index[row])
             null[owner] = min(null.get(owner, float("inf")), float(nulls[j]))

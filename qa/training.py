@@ -22,7 +22,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from index.passage_index import file_sha256
+from index.documents import file_sha256
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
@@ -70,6 +70,8 @@ class TrainConfig:
     teacher: str | None = None
     temperature: float = 2.0
     distill_weight: float = 0.5  # weight of the teacher's loss; 1 - weight goes to the gold labels
+    # where the run computes: auto is a CUDA GPU when torch sees one (an epoch in minutes), else the CPU
+    device: str = "auto"
 
     def run_dir(self) -> Path:
         if self.checkpoint_dir is not None:
@@ -101,6 +103,16 @@ def _negatives_key(cfg: TrainConfig) -> str:
     """What decides the made-up negatives: share, kind and seed (the seed draws which questions get one)."""
     kind = "" if cfg.negative_kind == "other-paragraph" else f",kind={cfg.negative_kind}"
     return f"negatives={cfg.negatives},seed={cfg.seed}{kind}"
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is the first CUDA GPU when torch sees one, else the CPU; anything else names a torch device."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: torch sees no CUDA GPU here")
+    return device
 
 
 def _file_digest(path: Path) -> str:
@@ -168,6 +180,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
+        self.device = resolve_device(cfg.device)
         self.run_dir = cfg.run_dir()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if cfg.threads:
@@ -189,7 +202,7 @@ class Trainer:
             from qa.distillation import cached_targets
 
             self.targets = cached_targets(
-                cfg.teacher, self.train_examples, self.features, cfg.temperature, parts, cache, cfg.bf16
+                cfg.teacher, self.train_examples, self.features, cfg.temperature, parts, cache, cfg.bf16, self.device
             )
         # float32 master weights even when the base was saved in half precision (a shipped reader, say)
         self.model = AutoModelForQuestionAnswering.from_pretrained(
@@ -197,7 +210,8 @@ class Trainer:
             dtype=torch.float32,
             attn_implementation=cfg.attention,
             attention_probs_dropout_prob=cfg.attention_dropout,
-        )
+        ).to(self.device)
+        log.info("training on %s%s", self.device, " under bf16 autocast" if cfg.bf16 else "")
         self.token_types = uses_token_types(self.model)
         self.steps_per_epoch = math.ceil(len(self.features) / cfg.batch_size)
         total = self.steps_per_epoch * cfg.epochs
@@ -260,7 +274,7 @@ class Trainer:
         """Load the run's checkpoint if there is one; refuse one made with another schedule."""
         if not self.checkpoint_path.exists():
             return False
-        state = torch.load(self.checkpoint_path, weights_only=False)
+        state = torch.load(self.checkpoint_path, weights_only=False, map_location="cpu")
         if not same_schedule(state["schedule"], self.cfg):
             raise SystemExit(
                 f"checkpoint {self.checkpoint_path} was made with {state['schedule']}, "
@@ -277,17 +291,17 @@ class Trainer:
     # --- training ----------------------------------------------------------------------------
     def train_step(self, rows: np.ndarray) -> float:
         self.model.train()
-        inputs = model_inputs(self.features, rows, self.token_types)
-        starts = torch.from_numpy(self.features.start_positions[rows].astype(np.int64))
-        ends = torch.from_numpy(self.features.end_positions[rows].astype(np.int64))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.bf16):
+        inputs = model_inputs(self.features, rows, self.token_types, self.device)
+        starts = torch.from_numpy(self.features.start_positions[rows].astype(np.int64)).to(self.device)
+        ends = torch.from_numpy(self.features.end_positions[rows].astype(np.int64)).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
             out = self.model(**inputs)
         mask = inputs["attention_mask"].bool()
         loss = span_loss(out.start_logits, out.end_logits, mask, starts, ends)
         if self.targets is not None:
             from qa.distillation import distillation_loss
 
-            soft_start, soft_end = self.targets.rows(rows, mask.shape[1])
+            soft_start, soft_end = (t.to(self.device) for t in self.targets.rows(rows, mask.shape[1]))
             soft = distillation_loss(out.start_logits, out.end_logits, mask, soft_start, soft_end, self.cfg.temperature)
             loss = (1 - self.cfg.distill_weight) * loss + self.cfg.distill_weight * soft
         loss.backward()
@@ -366,7 +380,7 @@ class Trainer:
         """What validation runs: the model as it stands, compiled by OpenVINO where it can be (about 1.3x faster);
         else the model itself, under bf16 autocast when training uses it. Its weights are never changed."""
         self.model.eval()
-        if self.validation and openvino_available():
+        if self.validation and self.device.type == "cpu" and openvino_available():
             precision = "bf16" if self.cfg.bf16 else "fp32"
             try:
                 return OpenVinoQA(self.model, self.tokenizer, precision), False
