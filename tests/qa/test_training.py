@@ -7,7 +7,7 @@ import torch
 
 from index.embedding import bundled_embedding_model
 from qa.openvino_reader import OpenVinoQA
-from qa.training import TrainConfig, Trainer, length_bucketed_batches
+from qa.training import TrainConfig, Trainer, length_bucketed_batches, resolve_device
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("private_cache")]
 
@@ -203,3 +203,13 @@ def test_batches_are_length_bucketed_and_cover_every_feature():
     assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
     spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
     assert spread < 30, "batches hold features of similar length"
+
+
+def test_device_auto_is_a_gpu_only_where_torch_sees_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(SystemExit, match="no CUDA GPU"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")

@@ -23,7 +23,9 @@ def test_the_server_holds_up_under_concurrent_load(tmp_path):
     questions = [g.question for g in load_gold(ROOT / "eval" / "seed_gold.jsonl")]
     command = [sys.executable, "-m", "qa.cli", "serve", "--port", "{port}", "--index-dir", str(tmp_path / "index")]
     with server(command, log=tmp_path / "server.log") as (url, proc):
-        asyncio.run(run_load(url, 4, 3, questions))  # warm up: first calls pay one-off allocations
+        # warm up at full concurrency: the first calls, and the first full batches (QA_MAX_BATCH questions in one
+        # forward pass), pay one-off allocations; in fp32 those of a full batch alone are over 100 MB
+        asyncio.run(run_load(url, CLIENTS, 3, questions, honor_retry_after=False))
         before = memory_kib(proc.pid)["rss_kib"]
         result = asyncio.run(run_load(url, CLIENTS, SECONDS, questions, honor_retry_after=False))
         after = memory_kib(proc.pid)["rss_kib"]
