@@ -22,6 +22,7 @@ from qa.features import FeatureSet, save_npz, truncate_question
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import for_inference
 from qa.squad import SquadExample
+from qa.squad_eval import model_device
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def _teacher_batch(
     )
     offsets = enc.pop("offset_mapping").numpy()
     context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
-    device = getattr(model, "device", torch.device("cpu"))  # a torch model's; OpenVINO's runs on the CPU
+    device = model_device(model)
     out = model(**{k: v.to(device) for k, v in enc.items()})
     valid = context_mask.clone()
     valid[:, 0] = True

@@ -38,6 +38,11 @@ def model_inputs(
     return inputs if device is None else {k: v.to(device) for k, v in inputs.items()}
 
 
+def model_device(model) -> torch.device:
+    """Where a reader's inputs go: a torch model's device; OpenVINO's compiled reader runs on the CPU."""
+    return getattr(model, "device", torch.device("cpu"))
+
+
 def uses_token_types(model: PreTrainedModel) -> bool:
     return getattr(model.config, "type_vocab_size", 0) > 1
 
@@ -53,7 +58,7 @@ def predict_squad(
 ) -> dict[str, SquadPrediction]:
     """Best span per question over all its windows (highest start+end logit sum)."""
     model.eval()
-    device = getattr(model, "device", torch.device("cpu"))  # a torch model's; OpenVINO's runs on the CPU
+    device = model_device(model)
     token_types = uses_token_types(model)
     order = np.argsort(features.lengths, kind="stable")
     best: dict[int, SquadPrediction] = {}
