@@ -79,9 +79,13 @@ $(MPNET)/model.safetensors: | $(STAMP)
 	$(VENV)/bin/qa fetch-teacher-base --cache $(CACHE)/teacher-base
 teacher-base: $(MPNET)/model.safetensors
 
-# The teacher: MPNet-base fine-tuned on the same data, two epochs.
+# The teacher: MPNet-base fine-tuned on the same data, two epochs (about 18 h on 2 CPU cores in bf16; one epoch
+# at lr 5e-5, `TEACHER_EPOCHS=1 TEACHER_LR=5e-5`, reached held-out F1 90.5 in about 9 h there). A run resumes only
+# with the settings it started with.
+TEACHER_EPOCHS ?= 2
+TEACHER_LR ?= 3e-5
 $(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors
-	$(TRAIN) --base $(MPNET) --epochs 2 --lr 3e-5 --seed 42 --checkpoint-every 200 $(LOG)
+	$(TRAIN) --base $(MPNET) --epochs $(TEACHER_EPOCHS) --lr $(TEACHER_LR) --seed 42 --checkpoint-every 200 $(LOG)
 teacher: $(READERS)/mpnet-teacher/training.json
 
 # The small reader's recipe: three epochs from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions

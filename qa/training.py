@@ -119,6 +119,22 @@ def _file_digest(path: Path) -> str:
     return file_sha256(path)[:16]
 
 
+def tokenizer_key(tokenizer) -> str:
+    """What decides how a tokenizer cuts text: its normaliser, pre-tokeniser and vocabulary, not where it lies.
+
+    Features and teacher targets are keyed on this, so a run that starts from a trained reader reuses what a
+    run from the reader's base computed (the same vocabulary gives the same windows).
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        spec = json.loads(backend.to_str())
+        kept = {part: spec.get(part) for part in ("normalizer", "pre_tokenizer", "model", "added_tokens")}
+        text = json.dumps(kept, sort_keys=True)
+    else:  # a slow tokenizer: its class and vocabulary
+        text = type(tokenizer).__name__ + json.dumps(sorted(tokenizer.get_vocab().items()))
+    return "tokenizer=" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def cached_features(
     examples: list[SquadExample], tokenizer, key_parts: list[str], max_length: int, stride: int, cache: Path
 ) -> FeatureSet:
@@ -190,7 +206,7 @@ class Trainer:
         self.train_examples = self._load_train()
         cache = default_cache_dir()
         parts = [_file_digest(p) for p in cfg.train] + [
-            cfg.base,
+            tokenizer_key(self.tokenizer),
             str(cfg.choose_occurrence),
             str(cfg.max_train_examples),
             *([_negatives_key(cfg)] if cfg.negatives else []),
@@ -202,7 +218,14 @@ class Trainer:
             from qa.distillation import cached_targets
 
             self.targets = cached_targets(
-                cfg.teacher, self.train_examples, self.features, cfg.temperature, parts, cache, cfg.bf16, self.device
+                cfg.teacher,
+                self.train_examples,
+                self.features,
+                cfg.temperature,
+                [*parts, f"windows={cfg.max_length},{cfg.stride}"],
+                cache,
+                cfg.bf16,
+                self.device,
             )
         # float32 master weights even when the base was saved in half precision (a shipped reader, say)
         self.model = AutoModelForQuestionAnswering.from_pretrained(
@@ -243,7 +266,8 @@ class Trainer:
                 len(kept),
                 len(examples) - len(kept),
             )
-            parts = [_file_digest(path), "validate", *(_file_digest(p) for p in self.cfg.train), self.cfg.base]
+            parts = [_file_digest(path), "validate", *(_file_digest(p) for p in self.cfg.train)]
+            parts.append(tokenizer_key(self.tokenizer))
             sets[path.name] = (
                 kept,
                 cached_features(kept, self.tokenizer, parts, self.cfg.max_length, self.cfg.stride, cache),

@@ -213,3 +213,24 @@ def test_device_auto_is_a_gpu_only_where_torch_sees_one(monkeypatch):
         resolve_device("cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda")
+
+
+def test_a_run_from_a_trained_reader_reuses_the_features_of_its_base(tmp_path):
+    Trainer(config(tmp_path, epochs=1)).run()
+    features = tmp_path / "cache" / "features"
+    assert len(list(features.glob("*.npz"))) == 1
+    onward = Trainer(config(tmp_path, epochs=1, base=str(tmp_path / "reader"), checkpoint_dir=tmp_path / "run2"))
+    assert len(list(features.glob("*.npz"))) == 1  # the same vocabulary cuts the same windows
+    assert len(onward.features) > 0
+
+
+def test_the_tokenizer_key_follows_what_cuts_the_text_not_where_it_lies(tmp_path):
+    from transformers import AutoTokenizer
+
+    from qa.training import tokenizer_key
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_embedding_model())
+    tokenizer.save_pretrained(tmp_path / "copy")
+    assert tokenizer_key(AutoTokenizer.from_pretrained(tmp_path / "copy")) == tokenizer_key(tokenizer)
+    tokenizer.add_tokens(["tencent"])
+    assert tokenizer_key(tokenizer) != tokenizer_key(AutoTokenizer.from_pretrained(tmp_path / "copy"))
