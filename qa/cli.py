@@ -146,12 +146,12 @@ def _models_present(settings, command: str) -> bool:
 def _index(args: argparse.Namespace) -> int:
     from index.building import chunking_of, refresh_index
     from index.documents import load_documents
-    from index.embedding import Embedder
+    from qa.pipeline import load_embedder
 
     settings = _settings(args)
     paths = args.paths or settings.documents
     documents = load_documents(paths)
-    embedder = Embedder(settings.embedding_model_path())
+    embedder = load_embedder(settings)
     started = time.perf_counter()
     report = refresh_index(settings.index_dir, documents, embedder, chunking_of(settings), force=args.force)
     verb = "built" if report.rebuilt else "kept"

@@ -13,9 +13,19 @@ from index.embedding import Embedder
 from index.passage_index import PassageIndex
 from qa.answer import Answer, Candidate
 from qa.reader import Reader, Span
-from qa.settings import Settings
+from qa.settings import Settings, default_cache_dir
 
 log = logging.getLogger(__name__)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The configured embedding model, on the configured backend (OpenVINO IR cached with the reader's)."""
+    return Embedder(
+        settings.embedding_model_path(),
+        backend=settings.embedding_backend,
+        cache_dir=default_cache_dir() / "openvino",
+        threads=settings.threads,
+    )
 
 
 def _candidate(span: Span) -> Candidate:
@@ -36,7 +46,7 @@ class Answerer:
         """Load the models, then the index (rebuilt first when missing or out of date)."""
         if settings.threads:
             torch.set_num_threads(settings.threads)
-        embedder = Embedder(settings.embedding_model_path())
+        embedder = load_embedder(settings)
         reader = Reader(
             settings.reader_model,
             settings.reader_max_length,

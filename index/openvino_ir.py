@@ -1,0 +1,68 @@
+"""OpenVINO for the project's encoders (the embedder here, the reader in qa): one core, IR kept on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+IR_FILE = "model.xml"
+
+
+def openvino_installed() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_CORE = None
+
+
+def ov_core():
+    """One OpenVINO core for the life of the process, shared by every model compiled in it.
+
+    Its CPU plugin starts worker threads; when the last core goes, the plugin is unloaded under threads that
+    still exist, and the next signal delivered to one of them (SIGTERM at the end of a session, say) kills
+    the process with a segmentation fault. Holding one core keeps the plugin, and its threads, valid.
+    """
+    global _CORE
+    if _CORE is None:
+        import openvino as ov
+
+        _CORE = ov.Core()
+    return _CORE
+
+
+def weights_key(directory: Path, *parts: str) -> str | None:
+    """A cache key naming the weights under `directory` (and `parts`); None (no caching) when there are none.
+
+    Weights are named by path, size and modification time, so new weights in the same place get a new key.
+    """
+    import openvino as ov
+
+    weights = sorted(directory.rglob("*.safetensors")) + sorted(directory.rglob("*.bin")) if directory.is_dir() else []
+    if not weights:
+        return None
+    stamps = [f"{w.relative_to(directory)}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights]
+    key_parts = [ov.__version__, str(directory.resolve()), *parts, *stamps]
+    return hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
+
+
+def save_ir(converted, path: Path) -> None:
+    """Write `converted` as IR at `path` (…/<key>/model.xml) all at once: a temporary directory renamed into place.
+
+    Raises OSError or RuntimeError when it cannot (an unwritable cache, or another process cached it first);
+    nothing half-written is left behind.
+    """
+    import openvino as ov
+
+    tmp = path.parent.with_name(f".{path.parent.name}.{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        ov.save_model(converted, tmp / path.name, compress_to_fp16=False)  # the same outputs as before caching
+        tmp.rename(path.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
