@@ -95,7 +95,9 @@ class CompiledSentenceModel:
             raise EmbedderBackendError("the embedder on OpenVINO needs: pip install openvino; or backend torch")
         self._model = model
         self.dimension = int(model.get_embedding_dimension())
-        example = model.preprocess(["A question?", "A passage of a few more words."])
+        # its own tokenization: `preprocess` since sentence-transformers 6, `tokenize` before
+        self._tokenize = getattr(model, "preprocess", None) or model.tokenize
+        example = self._tokenize(["A question?", "A passage of a few more words."])
         self._inputs = [name for name, value in example.items() if _is_tensor(value)]
         try:
             converted = self._converted(example, directory, cache_dir)
@@ -115,7 +117,7 @@ class CompiledSentenceModel:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for lo in range(0, len(texts), batch_size):
             rows = order[lo : lo + batch_size]
-            features = self._model.preprocess([texts[i] for i in rows])
+            features = self._tokenize([texts[i] for i in rows])
             with self._lock:
                 result = self._request.infer([features[name].numpy() for name in self._inputs])
                 out[rows] = result[self._output]  # copied out: the request reuses its buffers
