@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from index.openvino_ir import IR_FILE, openvino_installed, ov_core, save_ir, weights_key
+from index.openvino_ir import cached_ir, convert, openvino_installed, ov_core, weights_key
 
 log = logging.getLogger(__name__)
 
@@ -126,25 +125,14 @@ class CompiledSentenceModel:
     def _converted(self, example: dict, directory: Path, cache_dir: Path | None):
         """The model as IR: from the cache when made before, else converted now (and cached when it has local
         weights; a hub model is converted at each start)."""
-        import openvino as ov
-        import torch
+
+        def make():
+            log.info("embedder: converting %s to OpenVINO", directory)
+            whole = _whole_model(self._model, self._inputs, example).eval()
+            return convert(whole, tuple(example[name] for name in self._inputs))
 
         key = weights_key(directory, IR_VERSION, *self._inputs) if cache_dir is not None else None
-        path = cache_dir / key / IR_FILE if cache_dir is not None and key is not None else None
-        if path is not None and path.exists():
-            log.info("embedder: OpenVINO IR from %s", path)
-            return ov_core().read_model(path)
-        log.info("embedder: converting %s to OpenVINO", directory)
-        whole = _whole_model(self._model, self._inputs, example).eval()
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about Python control flow the export does not need
-            converted = ov.convert_model(whole, example_input=tuple(example[name] for name in self._inputs))
-        if path is not None:
-            try:
-                save_ir(converted, path)
-            except (OSError, RuntimeError) as exc:
-                log.warning("embedder: OpenVINO IR not cached in %s (%s)", path.parent, exc)
-        return converted
+        return cached_ir(cache_dir, key, make, log, "embedder")
 
 
 def _is_tensor(value) -> bool:

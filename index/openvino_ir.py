@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 IR_FILE = "model.xml"
@@ -49,6 +52,35 @@ def weights_key(directory: Path, *parts: str) -> str | None:
     stamps = [f"{w.relative_to(directory)}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights]
     key_parts = [ov.__version__, str(directory.resolve()), *parts, *stamps]
     return hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
+
+
+def cached_ir(cache_dir: Path | None, key: str | None, make: Callable[[], object], log: logging.Logger, what: str):
+    """The IR kept under `cache_dir`/`key` when made before, else `make()`, kept there for the next start-up.
+
+    No cache directory or no key (a hub model): made at each start. A cache that cannot be written only costs
+    that start-up time. `log` and `what` say whose IR it is in the log.
+    """
+    path = cache_dir / key / IR_FILE if cache_dir is not None and key is not None else None
+    if path is not None and path.exists():
+        log.info("%s: OpenVINO IR from %s", what, path)
+        return ov_core().read_model(path)
+    converted = make()
+    if path is not None:
+        try:
+            save_ir(converted, path)
+        except (OSError, RuntimeError) as exc:  # unwritable cache, or another process cached it first
+            log.warning("%s: OpenVINO IR not cached in %s (%s)", what, path.parent, exc)
+    return converted
+
+
+def convert(module, example_input):
+    """`module` (a torch module) as an OpenVINO model, traced on `example_input`; lengths and batch stay dynamic."""
+    import openvino as ov
+    import torch
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow the export does not need
+        return ov.convert_model(module, example_input=example_input)
 
 
 def save_ir(converted, path: Path) -> None:

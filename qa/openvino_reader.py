@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from index.embedding import ModelNotFoundError
-from index.openvino_ir import ov_core, save_ir, weights_key
+from index.openvino_ir import cached_ir, convert, openvino_installed, ov_core, weights_key
 from qa.precision import Resolved, apply_precision, bf16_supported
 from qa.quantization import SCHEME, Calibration, quantize, seed_calibration
 
@@ -38,13 +37,13 @@ class OpenVinoError(ModelNotFoundError):
 
 def openvino_available(precision: str = "fp32") -> bool:
     """OpenVINO is installed, and for int8 NNCF too, which quantizes for it."""
-    try:
-        import openvino  # noqa: F401
-
-        if precision == "int8":
-            import nncf  # noqa: F401
-    except ImportError:
+    if not openvino_installed():
         return False
+    if precision == "int8":
+        try:
+            import nncf  # noqa: F401
+        except ImportError:
+            return False
     return True
 
 
@@ -68,15 +67,12 @@ class OpenVinoQA:
         if not openvino_available(precision):
             needs = "openvino nncf" if precision == "int8" else "openvino"
             raise OpenVinoError(f"{precision} on OpenVINO needs: pip install {needs}; or QA_READER_BACKEND=torch")
-        import openvino as ov
-
         self.config = model.config
-        core = ov_core()
         if precision == "int8" and calibration is None:
             calibration = seed_calibration()
         try:
             example = dict(tokenizer(["A question?"], ["A passage."], return_tensors="pt"))
-            converted = _converted(ov, core, model, example, cache_dir, tokenizer, calibration)
+            converted = _converted(model, example, cache_dir, tokenizer, calibration)
             float_part = precision == "bf16" or (precision == "int8" and bf16_supported())
             properties: dict[str, object] = {
                 "INFERENCE_PRECISION_HINT": "bf16" if float_part else "f32",
@@ -84,7 +80,7 @@ class OpenVinoQA:
             }
             if threads:
                 properties["INFERENCE_NUM_THREADS"] = threads
-            self._compiled = core.compile_model(converted, "CPU", properties)
+            self._compiled = ov_core().compile_model(converted, "CPU", properties)
         except Exception as exc:  # conversion raises many kinds; the message says which model and why
             raise OpenVinoError(f"OpenVINO could not compile {model.name_or_path}: {exc}") from exc
         self.input_names = [port.get_any_name() for port in self._compiled.inputs]
@@ -128,8 +124,6 @@ def for_inference(
 
 
 def _converted(
-    ov,
-    core,
     model: PreTrainedModel,
     example: dict[str, torch.Tensor],
     cache_dir: Path | None,
@@ -137,32 +131,17 @@ def _converted(
     calibration: Calibration | None = None,
 ):
     """The model as OpenVINO IR, int8 when given a calibration: from the cache when made before, else made now."""
-    key = _cache_key(ov, model, example, calibration)
-    path = cache_dir / key / "model.xml" if cache_dir is not None and key is not None else None
-    if path is not None and path.exists():
-        log.info("reader: OpenVINO IR from %s", path)
-        return core.read_model(path)
-    log.info("reader: converting %s to OpenVINO", model.name_or_path)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about Python control flow the export does not need
-        converted = ov.convert_model(model, example_input=example)
-    if calibration is not None:
-        converted = quantize(converted, tokenizer, calibration)
-    if path is not None:
-        _save(converted, path)
-    return converted
 
+    def make():
+        log.info("reader: converting %s to OpenVINO", model.name_or_path)
+        converted = convert(model, example)
+        return quantize(converted, tokenizer, calibration) if calibration is not None else converted
 
-def _save(converted, path: Path) -> None:
-    """Keep the IR for the next start-up; a cache that cannot be written only costs that start-up time."""
-    try:
-        save_ir(converted, path)
-    except (OSError, RuntimeError) as exc:  # unwritable cache, or another process cached it first
-        log.warning("reader: OpenVINO IR not cached in %s (%s)", path.parent, exc)
+    return cached_ir(cache_dir, _cache_key(model, example, calibration), make, log, "reader")
 
 
 def _cache_key(
-    ov, model: PreTrainedModel, example: dict[str, torch.Tensor], calibration: Calibration | None = None
+    model: PreTrainedModel, example: dict[str, torch.Tensor], calibration: Calibration | None = None
 ) -> str | None:
     """Names the IR after the weights (and calibration) it came from; None (no caching) for a hub model."""
     parts = [IR_VERSION, *sorted(example)]
