@@ -52,6 +52,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         negative_kind=args.negative_kind,
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
+        checkpoint_minutes=args.checkpoint_minutes or None,
         threads=args.threads,
         attention=args.attention,
         attention_dropout=args.attention_dropout,
@@ -407,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
     t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
+    t.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        help="also checkpoint when this many minutes have passed since the last checkpoint (0: steps only)",
+    )
     t.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,

@@ -125,6 +125,42 @@ def test_sigterm_saves_a_checkpoint_at_the_step_boundary_and_loses_nothing(tmp_p
     assert resumed.resume() and (resumed.epoch, resumed.step) == (1, 2)  # all 5 steps kept
 
 
+class SixMinuteSteps:
+    """A clock that moves on six minutes each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 360.0
+        return self.now
+
+
+@pytest.mark.parametrize(("minutes", "kept"), [(10.0, (1, 2)), (None, (1, 0))])
+def test_a_run_killed_outright_loses_at_most_the_minutes_since_its_last_checkpoint(
+    tmp_path, monkeypatch, minutes, kept
+):
+    from qa import training
+
+    monkeypatch.setattr(training, "time", SixMinuteSteps())
+    killed = Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes))
+    original = killed.train_step
+    calls = {"n": 0}
+
+    def killed_during_the_sixth(rows):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt("SIGKILL: no handler runs")
+        return original(rows)
+
+    killed.train_step = killed_during_the_sixth
+    with pytest.raises(KeyboardInterrupt):
+        killed.run()
+    resumed = Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes))
+    # 3 steps an epoch; with 10 minutes, the 5th step (epoch 2 step 2) came 12 minutes after the epoch-end save
+    assert resumed.resume() and (resumed.epoch, resumed.step) == kept
+
+
 def test_a_stop_during_validation_loses_no_training(tmp_path):
     validate = [tiny_squad(tmp_path / "dev.json")]
     stopped = Trainer(config(tmp_path, epochs=2, validate=validate))
