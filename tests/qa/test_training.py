@@ -56,6 +56,22 @@ def config(tmp_path, **overrides):
     return TrainConfig(**(base | overrides))
 
 
+def crash_during_step(trainer, n):
+    """Run `trainer` until its n-th step, which dies as when a session ends outright (no handler runs)."""
+    original = trainer.train_step
+    calls = {"n": 0}
+
+    def crashing(rows):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt("session ended")
+        return original(rows)
+
+    trainer.train_step = crashing
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+
+
 def test_loss_goes_down_and_a_reader_directory_is_written(tmp_path):
     trainer = Trainer(config(tmp_path, epochs=4))
     losses = []
@@ -78,19 +94,7 @@ def test_resume_continues_where_it_stopped(tmp_path):
     uninterrupted = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "a", out=tmp_path / "ra"))
     uninterrupted.run()
 
-    stopped = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb"))
-    original = stopped.train_step
-    calls = {"n": 0}
-
-    def crash_after_five(rows):
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise KeyboardInterrupt("session ended")
-        return original(rows)
-
-    stopped.train_step = crash_after_five
-    with pytest.raises(KeyboardInterrupt):
-        stopped.run()
+    crash_during_step(Trainer(config(tmp_path, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb")), 6)
 
     resumed = Trainer(config(tmp_path, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb"))
     assert resumed.resume()
@@ -143,19 +147,7 @@ def test_a_run_killed_outright_loses_at_most_the_minutes_since_its_last_checkpoi
     from qa import training
 
     monkeypatch.setattr(training, "time", SixMinuteSteps())
-    killed = Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes))
-    original = killed.train_step
-    calls = {"n": 0}
-
-    def killed_during_the_sixth(rows):
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise KeyboardInterrupt("SIGKILL: no handler runs")
-        return original(rows)
-
-    killed.train_step = killed_during_the_sixth
-    with pytest.raises(KeyboardInterrupt):
-        killed.run()
+    crash_during_step(Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes)), 6)
     resumed = Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes))
     # 3 steps an epoch; with 10 minutes, the 5th step (epoch 2 step 2) came 12 minutes after the epoch-end save
     assert resumed.resume() and (resumed.epoch, resumed.step) == kept
