@@ -90,26 +90,31 @@ teacher: $(READERS)/mpnet-teacher/training.json
 
 # The small reader's recipe: three epochs from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions
 # also paired with another paragraph of their article as unanswerable. Without a teacher it is the control.
-SMALL = --base $(MINILM) --epochs 3 --lr 1e-4 --seed 42 --negatives 0.2 --checkpoint-every 200
+SMALL = --base $(MINILM) --lr 1e-4 --seed 42 --negatives 0.2 --checkpoint-every 200
 $(READERS)/minilm-3ep/training.json: | $(SPLIT)
-	$(TRAIN) $(SMALL) $(LOG)
+	$(TRAIN) $(SMALL) --epochs 3 $(LOG)
 reader-control: $(READERS)/minilm-3ep/training.json
 
-# The student: the same run, learning also from the teacher's softened span distributions.
+# The student: the same run, learning also from the teacher's softened span distributions. The shipped reader
+# came from 3 epochs at distillation weight 0.7 (held-out F1 84.9 with a teacher of 90.0); the next student leans
+# further on the teacher and trains longer (4 epochs at 0.9). A run resumes only with the settings it started with.
+STUDENT_EPOCHS ?= 4
+DISTILL_WEIGHT ?= 0.9
 $(READERS)/minilm-distilled/training.json: $(READERS)/mpnet-teacher/training.json
-	$(TRAIN) $(SMALL) --teacher $(READERS)/mpnet-teacher --temperature 2 --distill-weight 0.7 $(LOG)
+	$(TRAIN) $(SMALL) --epochs $(STUDENT_EPOCHS) --teacher $(READERS)/mpnet-teacher --temperature 2 \
+		--distill-weight $(DISTILL_WEIGHT) $(LOG)
 student: $(READERS)/minilm-distilled/training.json
 
-# The shipped reader: the mean of the student's weights after epochs 2 and 3 (the run keeps each epoch's).
-$(READERS)/distilled-avg23/training.json: $(READERS)/minilm-distilled/training.json
-	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-distilled $(RUNS)/minilm-distilled/epoch-2 \
-		--out $(@D)
-student-avg: $(READERS)/distilled-avg23/training.json
+# The shipped reader: the mean of the student's weights after its last two epochs (the run keeps each epoch's).
+$(READERS)/distilled-avg/training.json: $(READERS)/minilm-distilled/training.json
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-distilled \
+		$(RUNS)/minilm-distilled/epoch-$$(($(STUDENT_EPOCHS) - 1)) --out $(@D)
+student-avg: $(READERS)/distilled-avg/training.json
 
 # Every reader of the chain side by side on held-out SQuAD v1.1 and v2.0 and the gold set (bench/compare.py).
 REPORT := $(CACHE)/reports/distillation.md
-COMPARED := minilm-3ep minilm-distilled distilled-avg23 mpnet-teacher
-$(REPORT): $(READERS)/distilled-avg23/training.json $(READERS)/minilm-3ep/training.json
+COMPARED := minilm-3ep minilm-distilled distilled-avg mpnet-teacher
+$(REPORT): $(READERS)/distilled-avg/training.json $(READERS)/minilm-3ep/training.json
 	mkdir -p $(@D) && HF_HUB_OFFLINE=1 $(VENV)/bin/python -m bench.compare $(addprefix $(READERS)/,$(COMPARED)) \
 		--v1 $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) \
 		--v2 $(CACHE)/data/squad-v2.0-dev.holdout.json > $@.tmp 2> $(@D)/distillation.log && mv $@.tmp $@
