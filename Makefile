@@ -88,8 +88,8 @@ $(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors
 	$(TRAIN) --base $(MPNET) --epochs $(TEACHER_EPOCHS) --lr $(TEACHER_LR) --seed 42 --checkpoint-every 200 $(LOG)
 teacher: $(READERS)/mpnet-teacher/training.json
 
-# The small reader's recipe: three epochs from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions
-# also paired with another paragraph of their article as unanswerable. Without a teacher it is the control.
+# The small reader's recipe: from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions also paired with
+# another paragraph of their article as unanswerable. Without a teacher (3 epochs) it is the control.
 SMALL = --base $(MINILM) --lr 1e-4 --seed 42 --negatives 0.2 --checkpoint-every 200
 $(READERS)/minilm-3ep/training.json: | $(SPLIT)
 	$(TRAIN) $(SMALL) --epochs 3 $(LOG)
