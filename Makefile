@@ -64,11 +64,17 @@ RUNS := $(CACHE)/runs
 SPLIT := $(CACHE)/data/squad-v2.0-dev.train.json
 MPNET := $(CACHE)/teacher-base/all-mpnet-base-v2
 MINILM = "$$($(VENV)/bin/python -c 'from index.embedding import bundled_embedding_model as m; print(m())')"
-TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa train-reader \
+# Training allocates through jemalloc: with glibc's malloc the teacher's resident memory grew from 3 to 24 GB in
+# 860 steps of varying batch shapes and the kernel killed it (2026-12-03); jemalloc holds 3-8 GB at the same speed.
+JEMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libjemalloc.so.2
+TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 LD_PRELOAD=$(JEMALLOC) $(VENV)/bin/qa train-reader \
 	--train $(SQUAD)/squad-v1.1-train.json $(SPLIT) \
 	--validate $(SQUAD)/squad-v1.1-dev-open.json $(CACHE)/data/squad-v2.0-dev.holdout.json \
 	--out $(@D) --batch-size 32 --max-length 256 --stride 128 --device $(DEVICE)
 LOG = >> $(RUNS)/$(notdir $(@D))/train.log 2>&1
+
+$(JEMALLOC):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjemalloc2
 
 # SQuAD v2.0 dev split by whole articles: 23 to learn abstention from, 12 held out for validation.
 $(SPLIT): | $(STAMP)
@@ -85,14 +91,14 @@ teacher-base: $(MPNET)/model.safetensors
 # started with.
 TEACHER_EPOCHS ?= 1
 TEACHER_LR ?= 5e-5
-$(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors
+$(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors $(JEMALLOC)
 	$(TRAIN) --base $(MPNET) --epochs $(TEACHER_EPOCHS) --lr $(TEACHER_LR) --seed 42 --checkpoint-every 200 $(LOG)
 teacher: $(READERS)/mpnet-teacher/training.json
 
 # The small reader's recipe: from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions also paired with
 # another paragraph of their article as unanswerable. Without a teacher (3 epochs) it is the control.
 SMALL = --base $(MINILM) --lr 1e-4 --seed 42 --negatives 0.2 --checkpoint-every 200
-$(READERS)/minilm-3ep/training.json: | $(SPLIT)
+$(READERS)/minilm-3ep/training.json: | $(SPLIT) $(JEMALLOC)
 	$(TRAIN) $(SMALL) --epochs 3 $(LOG)
 reader-control: $(READERS)/minilm-3ep/training.json
 
@@ -101,7 +107,7 @@ reader-control: $(READERS)/minilm-3ep/training.json
 # further on the teacher and trains longer (4 epochs at 0.9). A run resumes only with the settings it started with.
 STUDENT_EPOCHS ?= 4
 DISTILL_WEIGHT ?= 0.9
-$(READERS)/minilm-distilled/training.json: $(READERS)/mpnet-teacher/training.json
+$(READERS)/minilm-distilled/training.json: $(READERS)/mpnet-teacher/training.json | $(JEMALLOC)
 	$(TRAIN) $(SMALL) --epochs $(STUDENT_EPOCHS) --teacher $(READERS)/mpnet-teacher --temperature 2 \
 		--distill-weight $(DISTILL_WEIGHT) $(LOG)
 student: $(READERS)/minilm-distilled/training.json
