@@ -4,6 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+APT_INSTALL := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
 .PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg distillation-report
 
@@ -26,7 +27,7 @@ index: $(STAMP)
 # Debian's chromium and chromium-driver drive the chat page tests.
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+		$(APT_INSTALL) chromium chromium-driver; \
 	fi
 
 test: $(STAMP) browser
@@ -74,7 +75,7 @@ TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 LD_PRELOAD=$(JEMALL
 LOG = >> $(RUNS)/$(notdir $(@D))/train.log 2>&1
 
 $(JEMALLOC):
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjemalloc2
+	$(APT_INSTALL) libjemalloc2
 
 # SQuAD v2.0 dev split by whole articles: 23 to learn abstention from, 12 held out for validation.
 $(SPLIT): | $(STAMP)
