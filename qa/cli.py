@@ -70,6 +70,10 @@ def _train_reader(args: argparse.Namespace) -> int:
     from qa.training import TrainingStopped, train_reader
 
     cfg = train_config(args)
+    if args.allocator == "auto" and args.own_process:
+        from qa.allocator import rerun_under_jemalloc
+
+        rerun_under_jemalloc()
     try:
         history = train_reader(cfg, resume=args.resume)
     except TrainingStopped as stopped:
@@ -432,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "cpu", "cuda"],
         help="where to train: auto is a CUDA GPU when torch sees one, else the CPU (the same command runs on both)",
     )
+    t.add_argument(
+        "--allocator",
+        default="auto",
+        choices=["auto", "system"],
+        help="auto: run under jemalloc when it is installed (glibc's malloc let a long CPU run grow to 24 GB); "
+        "system: the process's own malloc",
+    )
     t.set_defaults(func=_train_reader)
 
     x = sub.add_parser("export-reader", help="write a training run's latest checkpoint as a reader directory")
@@ -462,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.own_process = argv is None  # the command line of this process, which it may run again (see qa.allocator)
     configure_logging(args.verbose)
     try:
         return args.func(args)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import (
+    AutoConfig,
     AutoModelForQuestionAnswering,
     AutoTokenizer,
     PreTrainedModel,
@@ -24,6 +25,7 @@ from transformers import (
 )
 
 from index.documents import file_sha256
+from index.embedding import ModelNotFoundError
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
@@ -195,10 +197,29 @@ def same_schedule(saved: dict[str, object], cfg: TrainConfig) -> bool:
     return all(saved[k] == v if k in saved else v == defaults.get(k) for k, v in now.items())
 
 
+def check_inputs(cfg: TrainConfig) -> None:
+    """Fail at once, with a clear message, on a missing data file or a model that cannot load, before hours of
+    feature building; the teacher, say, is otherwise first read after the training features are made."""
+    for path in [*cfg.train, *cfg.validate]:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no SQuAD file at {path}")
+    for role, model in (("base encoder (--base)", cfg.base), ("teacher (--teacher)", cfg.teacher)):
+        if model is None:
+            continue
+        try:
+            AutoConfig.from_pretrained(model)
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(
+                f"cannot load the {role} {model!r}: give a model directory, or a hub id with HF_HUB_OFFLINE=0 and "
+                f"network access ({exc})"
+            ) from exc
+
+
 class Trainer:
     """One training run: data, model, optimiser state, and where it checkpoints."""
 
     def __init__(self, cfg: TrainConfig) -> None:
+        check_inputs(cfg)
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.run_dir = cfg.run_dir()

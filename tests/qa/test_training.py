@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from index.embedding import bundled_embedding_model
+from index.embedding import ModelNotFoundError, bundled_embedding_model
 from qa.openvino_reader import OpenVinoQA
-from qa.training import TrainConfig, Trainer, length_bucketed_batches, resolve_device
+from qa.training import TrainConfig, Trainer, check_inputs, length_bucketed_batches, resolve_device
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("private_cache")]
 
@@ -262,3 +262,14 @@ def test_the_tokenizer_key_follows_what_cuts_the_text_not_where_it_lies(tmp_path
     assert tokenizer_key(AutoTokenizer.from_pretrained(tmp_path / "copy")) == tokenizer_key(tokenizer)
     tokenizer.add_tokens(["tencent"])
     assert tokenizer_key(tokenizer) != tokenizer_key(AutoTokenizer.from_pretrained(tmp_path / "copy"))
+
+
+def test_a_missing_file_or_model_fails_before_any_work_with_what_to_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no SQuAD file at .*dev\.json"):
+        check_inputs(config(tmp_path, validate=[tmp_path / "dev.json"]))
+    with pytest.raises(ModelNotFoundError, match=r"base encoder \(--base\) '/nowhere'"):
+        check_inputs(config(tmp_path, base="/nowhere"))
+    with pytest.raises(ModelNotFoundError, match=r"teacher \(--teacher\)"):
+        check_inputs(config(tmp_path, teacher=str(tmp_path / "no-teacher")))
+    assert not (tmp_path / "run").exists()  # nothing started
+    check_inputs(config(tmp_path))  # the real base and data pass

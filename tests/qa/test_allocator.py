@@ -1,0 +1,60 @@
+"""qa.allocator: training re-runs itself under jemalloc once, only on Linux, and warns when it cannot."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.allocator import Plan, find_jemalloc, loaded_in_this_process, plan
+
+LIB = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+
+
+def test_reruns_with_jemalloc_first_in_ld_preload_keeping_the_rest():
+    decision = plan({"PATH": "/bin", "LD_PRELOAD": "/opt/libfoo.so"}, loaded=False, library=LIB, system="linux")
+    assert decision.env == {"PATH": "/bin", "LD_PRELOAD": f"{LIB} /opt/libfoo.so"}
+    assert decision.warning is None
+
+
+def test_does_nothing_when_jemalloc_is_already_mapped_or_not_on_linux():
+    assert plan({}, loaded=True, library=LIB, system="linux") == Plan()
+    assert plan({}, loaded=False, library=LIB, system="darwin") == Plan()
+
+
+def test_warns_and_goes_on_when_the_library_is_missing():
+    decision = plan({}, loaded=False, library=None, system="linux")
+    assert decision.env is None
+    assert "apt-get install libjemalloc2" in decision.warning
+
+
+def test_never_loops_when_the_loader_refused_the_preload():
+    decision = plan({"LD_PRELOAD": str(LIB)}, loaded=False, library=LIB, system="linux")
+    assert decision.env is None
+    assert "not loaded" in decision.warning
+
+
+def test_finds_the_first_installed_candidate(tmp_path):
+    present = tmp_path / "lib64" / "libjemalloc.so.2"
+    present.parent.mkdir()
+    present.write_bytes(b"\x7fELF")
+    assert find_jemalloc([tmp_path / "missing.so", present]) == present
+    assert find_jemalloc([tmp_path / "missing.so"]) is None
+
+
+def test_reads_the_process_memory_map():
+    assert loaded_in_this_process("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n")
+    assert not loaded_in_this_process("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or find_jemalloc() is None, reason="needs libjemalloc2")
+def test_a_real_process_runs_again_under_jemalloc_with_its_arguments():
+    script = (
+        "import sys; from qa.allocator import rerun_under_jemalloc, loaded_in_this_process; "
+        "rerun_under_jemalloc(); print(loaded_in_this_process(), sys.argv[1:])"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "a b", "c"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "True ['a b', 'c']"
