@@ -113,7 +113,16 @@ def answer_out(answer: Answer) -> AskResponse:
     p = answer.passage
     if p is None:
         source = Source(document="", passage=0, start=0, end=0)
-        return AskResponse(answer=None, score=0.0, context="", answer_start=0, answer_end=0, source=source)
+        return AskResponse(
+            answer=None,
+            score=0.0,
+            context="",
+            answer_start=0,
+            answer_end=0,
+            source=source,
+            alternatives=alternatives,
+            retrieved=retrieved,
+        )
     if answer.found:
         source = Source(
             document=p.document, passage=p.index, start=p.start + answer.answer_start, end=p.start + answer.answer_end

@@ -3,6 +3,7 @@
 import pytest
 
 from api.app import create_app
+from qa.answer import Answer
 from qa.settings import Settings
 
 from ..conftest import ROOT
@@ -33,6 +34,26 @@ def test_null_answer(client):
     assert body["answer"] is None
     assert body["answer_start"] == body["answer_end"] == 0
     assert body["context"]
+
+
+def test_nothing_retrieved_is_a_null_answer_not_a_500(canned):
+    """An index of blank documents has no passages: the pipeline answers with no passage at all."""
+    from fastapi.testclient import TestClient
+
+    canned.answer = lambda question, top_k=None: Answer(question, None, 0.0, None)
+    with TestClient(create_app(Settings(), answerer=canned)) as client:
+        r = client.post("/ask", json={"question": "Where is Tencent based?"})
+    assert r.status_code == 200
+    assert r.json() | {"source": None} == {
+        "answer": None,
+        "score": 0.0,
+        "context": "",
+        "answer_start": 0,
+        "answer_end": 0,
+        "source": None,
+        "alternatives": [],
+        "retrieved": [],
+    }
 
 
 @pytest.mark.parametrize("question", ["Où est basé Tencent ? 🤔", "腾讯总部在哪里\uff1f", "Tencent 👍🏽 based‽"])
