@@ -30,11 +30,12 @@ browser:
 		$(APT_INSTALL) chromium chromium-driver; \
 	fi
 
-test: $(STAMP) browser
+# The tests start with the linters: ruff, and mypy over index/ qa/ api/ bench/ (settings in pyproject.toml).
+test: lint browser
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa eval eval/seed_gold.jsonl --out eval/out

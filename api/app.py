@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, HTTPException, Request
@@ -29,7 +30,7 @@ from qa.settings import Settings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 SWAGGER = Path(fastapi_offline.__file__).resolve().parent / "static"
-ERRORS = {code: {"model": ErrorOut} for code in (400, 408, 413, 415, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 408, 413, 415, 422, 503)}
 
 
 class ServiceState:

@@ -72,7 +72,7 @@ class Batcher:
                     waiting.future.set_result(answer)
 
     def _next_batch(self) -> list[_Waiting]:
-        batch = []
+        batch: list[_Waiting] = []
         while self._queue and len(batch) < self.max_batch:
             waiting = self._queue.popleft()
             if not waiting.future.done():  # done: cancelled after its client gave up waiting

@@ -127,9 +127,9 @@ class BodyGuard:
         if body is None:
             await send_json(send, 413, f"request body is larger than {self.max_bytes} bytes")
             return
-        problem = _json_problem(body)
-        if problem:
-            await send_json(send, 400, problem)
+        bad_json = _json_problem(body)
+        if bad_json:
+            await send_json(send, 400, bad_json)
             return
         replayed = False
 

@@ -86,9 +86,10 @@ def retrieve_once(answerer: Answerer, gold: Sequence[GoldQuestion], top_k: int) 
     return [Item(g.question, g.answers, tuple(answerer.retrieve(g.question.strip(), top_k))) for g in gold]
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """`fn(*args)` and the milliseconds it took."""
     started = time.perf_counter()
-    result = fn()
+    result = fn(*args)
     return result, round(1000 * (time.perf_counter() - started), 2)
 
 
@@ -100,8 +101,8 @@ def run_ours(answerer: Answerer, items: Sequence[Item]) -> list[SystemRun]:
     whole = SystemRun("ours: answer() incl. retrieval", [], [])
     mismatched = 0
     for item in items:
-        _, read_ms = timed(lambda item=item: answerer.reader.read(item.question, list(item.passages)))
-        answer, answer_ms = timed(lambda item=item: answerer.answer(item.question, len(item.passages)))
+        _, read_ms = timed(answerer.reader.read, item.question, list(item.passages))
+        answer, answer_ms = timed(answerer.answer, item.question, len(item.passages))
         mismatched += tuple(answer.retrieved) != item.passages
         for run, ms in ((reader, read_ms), (whole, answer_ms)):
             run.predictions.append(answer.text or "")
@@ -179,7 +180,7 @@ def run_haystack(items: Sequence[Item], model: str, limits: ReadLimits) -> Syste
         ask(items[0])  # warm-up
     run = SystemRun("haystack TransformersExtractiveReader", [], [])
     for item in items:
-        answer, ms = timed(lambda item=item: ask(item))
+        answer, ms = timed(ask, item)
         run.predictions.append(answer)
         run.ms.append(ms)
     run.notes.append("no answer-length cap; feeds no token_type_ids")
@@ -248,7 +249,7 @@ def run_peers(
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Retrieve once, run ours and the peers on the same passages, score them all."""
     model = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
-    overrides = {"reader_model": model} | ({"index_dir": args.index_dir} if args.index_dir else {})
+    overrides: dict[str, Any] = {"reader_model": model} | ({"index_dir": args.index_dir} if args.index_dir else {})
     settings = Settings(**overrides, threads=args.threads, reader_precision=args.precision, reader_backend=args.backend)
     answerer = Answerer.load(settings)
     gold = load_gold(args.gold)[: args.limit]

@@ -61,7 +61,10 @@ class Embedder:
                 f"cannot load the embedding model {self.name!r}: give a directory with a sentence-transformers "
                 f"model (QA_EMBEDDING_MODEL), or a hub id with HF_HUB_OFFLINE=0 and network access ({exc})"
             ) from exc
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelNotFoundError(f"the embedding model {self.name!r} gives vectors of no fixed dimension")
+        self.dimension = int(dimension)
         self._compiled: CompiledSentenceModel | None = None
         self.backend = "torch"
         if backend == "openvino" or (backend == "auto" and device == "cpu" and openvino_installed()):

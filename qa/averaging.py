@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
 
 from index.embedding import ModelNotFoundError
 
@@ -18,7 +20,7 @@ class AveragingError(ValueError):
     """The readers cannot be averaged: too few, different architectures, or bad weights."""
 
 
-def _load(reader: Path) -> torch.nn.Module:
+def _load(reader: Path) -> PreTrainedModel:
     try:
         return AutoModelForQuestionAnswering.from_pretrained(reader, dtype=torch.float32)
     except (OSError, ValueError) as exc:
@@ -38,10 +40,11 @@ def _check_compatible(states: Sequence[dict[str, torch.Tensor]], readers: Sequen
 def average_state(states: Sequence[dict[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:
     """Weighted mean of every floating-point tensor (in float32); other tensors (ids, counters) from the first."""
     total = sum(weights)
-    averaged = {}
+    averaged: dict[str, torch.Tensor] = {}
     for name, tensor in states[0].items():
         if tensor.is_floating_point():
-            averaged[name] = sum(w * s[name].float() for w, s in zip(weights, states, strict=True)) / total
+            weighted = [w * s[name].float() for w, s in zip(weights, states, strict=True)]
+            averaged[name] = functools.reduce(operator.add, weighted) / total
         else:
             averaged[name] = tensor
     return averaged
@@ -64,7 +67,7 @@ def average_readers(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        merged.to(dtype).save_pretrained(staging)
+        merged.to(dtype).save_pretrained(staging)  # type: ignore[arg-type]  # transformers @wraps Module.to
         AutoTokenizer.from_pretrained(readers[0]).save_pretrained(staging)
         recipe = {"averaged": [str(r) for r in readers], "weights": weights, "sources": [_training(r) for r in readers]}
         (staging / "training.json").write_text(json.dumps(recipe, indent=2))

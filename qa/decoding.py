@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
+
+def span_logits(out: QuestionAnsweringModelOutput) -> tuple[torch.Tensor, torch.Tensor]:
+    """The start and end logits of a reader's output, as float32 on the CPU."""
+    if out.start_logits is None or out.end_logits is None:
+        raise ValueError("the model gave no start/end logits: it is not an extractive question-answering model")
+    return out.start_logits.float().cpu(), out.end_logits.float().cpu()
 
 
 @dataclass(frozen=True)

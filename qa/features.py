@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from transformers import PreTrainedTokenizerBase
 
 from qa.squad import SquadExample
@@ -14,11 +15,11 @@ from qa.squad import SquadExample
 MAX_QUESTION_TOKENS = 64
 
 
-def save_npz(path: Path, **arrays: np.ndarray) -> None:
+def save_npz(path: Path, **arrays: npt.ArrayLike) -> None:
     """Write arrays to `path` (.npz) through a temporary file and a rename: never half a file under its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, allow_pickle=False, **arrays)  # plain numbers only: np.load refuses pickles too
     tmp.replace(path)
 
 

@@ -52,7 +52,7 @@ def squad_scores(predictions: dict[str, str], gold: dict[str, list[str]]) -> dic
             totals[key][1] += f
             totals[key][2] += 1
 
-    def pct(value: float, count: int) -> float:
+    def pct(value: float, count: float) -> float:
         return round(100.0 * value / count, 2) if count else 0.0
 
     result = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, cast, get_args
 
 if TYPE_CHECKING:  # torch loads only when a model is converted: settings and the CLI import this module
     import torch
@@ -30,7 +30,10 @@ def resolve(precision: Precision) -> Resolved:
     return precision
 
 
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+Model = TypeVar("Model", bound="torch.nn.Module")
+
+
+def quantize_int8(model: Model) -> Model:
     """Linear layers with int8 weights (one scale per output channel) and int8 activations quantized on the fly.
 
     This is int8 on torch; OpenVINO's calibrated int8 (qa.quantization) is as accurate as float. fbgemm's
@@ -42,10 +45,11 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        # a copy of the same class, its Linear layers swapped for quantized ones
+        return cast(Model, quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8))
 
 
-def apply_precision(model: torch.nn.Module, precision: Resolved) -> torch.nn.Module:
+def apply_precision(model: Model, precision: Resolved) -> Model:
     """The float32 `model` converted for inference (span decoding reads any logits as float32)."""
     if precision == "bf16":
         import torch

@@ -11,7 +11,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from index.chunking import Passage
 from index.embedding import ModelNotFoundError
-from qa.decoding import top_spans
+from qa.decoding import span_logits, top_spans
 from qa.features import truncate_question
 from qa.metrics import normalize_answer
 from qa.openvino_reader import for_inference
@@ -125,8 +125,8 @@ class Reader:
         owners = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
         context = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(owners))], dtype=torch.bool)
-        out = self.model(**enc)
-        candidates, nulls = top_spans(out.start_logits, out.end_logits, context, self.max_answer_tokens, per_window)
+        start_logits, end_logits = span_logits(self.model(**enc))
+        candidates, nulls = top_spans(start_logits, end_logits, context, self.max_answer_tokens, per_window)
         for window, row in enumerate(candidates):
             number, passage = pairs[owners[window]]
             for cand in row:

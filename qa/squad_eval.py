@@ -5,15 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel
+from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
-from qa.decoding import top_spans
+from qa.decoding import span_logits, top_spans
 from qa.features import FeatureSet
 from qa.metrics import squad_scores
 from qa.squad import SquadExample
+
+
+class SpanModel(Protocol):
+    """What reading needs of a model: a transformers QA model on torch, or OpenVINO's compiled one."""
+
+    @property
+    def config(self) -> Any: ...
+
+    def eval(self) -> Any: ...
+
+    def __call__(self, **inputs: torch.Tensor) -> QuestionAnsweringModelOutput: ...
 
 
 @dataclass(frozen=True)
@@ -38,18 +50,18 @@ def model_inputs(
     return inputs if device is None else {k: v.to(device) for k, v in inputs.items()}
 
 
-def model_device(model) -> torch.device:
+def model_device(model: SpanModel) -> torch.device:
     """Where a reader's inputs go: a torch model's device; OpenVINO's compiled reader runs on the CPU."""
     return getattr(model, "device", torch.device("cpu"))
 
 
-def uses_token_types(model: PreTrainedModel) -> bool:
+def uses_token_types(model: SpanModel) -> bool:
     return getattr(model.config, "type_vocab_size", 0) > 1
 
 
 @torch.inference_mode()
 def predict_squad(
-    model: PreTrainedModel,
+    model: SpanModel,
     examples: Sequence[SquadExample],
     features: FeatureSet,
     batch_size: int = 64,
@@ -68,7 +80,7 @@ def predict_squad(
         inputs = model_inputs(features, rows, token_types, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = model(**inputs)
-        start_logits, end_logits = out.start_logits.float().cpu(), out.end_logits.float().cpu()
+        start_logits, end_logits = span_logits(out)
         width = start_logits.shape[1]
         offsets = features.offsets[rows, :width]
         context = torch.from_numpy(offsets[:, :, 0] >= 0)
@@ -100,7 +112,7 @@ def answer_texts(predictions: dict[str, SquadPrediction], null_threshold: float 
 
 
 def evaluate_reader(
-    model: PreTrainedModel,
+    model: SpanModel,
     examples: Sequence[SquadExample],
     features: FeatureSet,
     null_threshold: float | None = 0.0,

@@ -163,7 +163,7 @@ def length_bucketed_batches(
     """Shuffle, sort within buckets of `buckets_of` batches by length, then shuffle the batches."""
     order = rng.permutation(len(lengths))
     span = batch_size * buckets_of
-    batches = []
+    batches: list[np.ndarray] = []
     for lo in range(0, len(order), span):
         bucket = order[lo : lo + span]
         bucket = bucket[np.argsort(lengths[bucket], kind="stable")]
@@ -183,7 +183,8 @@ def span_loss(
 
 
 def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         (no_decay if param.ndim == 1 or "LayerNorm" in name else decay).append(param)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -265,7 +266,8 @@ class Trainer:
         total = self.steps_per_epoch * cfg.epochs
         self.optimizer = _optimizer(self.model, cfg)
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, int(cfg.warmup * total), total)
-        self.epoch, self.step, self.batches = 0, 0, None
+        self.epoch, self.step = 0, 0
+        self.batches: list[np.ndarray] | None = None  # this epoch's, in order; made when the epoch starts
 
     def _load_train(self) -> list[SquadExample]:
         examples = [ex for path in self.cfg.train for ex in load_squad(path)]
