@@ -43,7 +43,7 @@ def refresh_index(
             if reason is None:
                 return IndexReport(current, False, "up to date")
         except (IndexMissingError, IndexCorruptError, IndexMismatchError) as exc:
-            reason = str(exc)
+            reason = str(exc).partition("; run `qa index`")[0]  # the advice is for those who did not run it
     log.info("building index in %s: %s", directory, reason)
     with build_lock(directory):
         index = PassageIndex.build(documents, embedder, chunking)

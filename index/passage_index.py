@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -27,6 +28,8 @@ from index.chunking import Passage, chunk_document
 from index.documents import Document, file_sha256
 from index.embedding import Embedder
 from index.store import VectorStore
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST, PASSAGES, VECTORS, CURRENT = "manifest.json", "passages.jsonl", "vectors.faiss", "CURRENT"
@@ -85,7 +88,12 @@ class PassageIndex:
     # --- building ----------------------------------------------------------------------------
     @classmethod
     def build(cls, documents: list[Document], embedder: Embedder, chunking: Chunking) -> PassageIndex:
-        passages = [p for doc in documents for p in chunk_document(doc, chunking.max_words, chunking.overlap_sentences)]
+        passages: list[Passage] = []
+        for doc in documents:
+            chunks = chunk_document(doc, chunking.max_words, chunking.overlap_sentences)
+            if not chunks:
+                log.warning("%s has no text to index: nothing in it can be retrieved", doc.id)
+            passages.extend(chunks)
         store = VectorStore(embedder.dimension)
         if passages:
             store.add(embedder.embed([p.text for p in passages]))

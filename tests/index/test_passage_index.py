@@ -15,6 +15,8 @@ from index.passage_index import (
 )
 from index.store import VectorStore
 
+from ..conftest import SEED
+
 
 def build(docs, embedder, directory, **kw):
     return refresh_index(directory, load_documents([docs]), embedder, Chunking(**kw) if kw else Chunking())
@@ -23,7 +25,7 @@ def build(docs, embedder, directory, **kw):
 def test_round_trip_keeps_passages_vectors_and_manifest(seed_copy, fake_embedder, tmp_path):
     directory = tmp_path / "index"
     report = build(seed_copy, fake_embedder, directory)
-    assert report.rebuilt
+    assert report.rebuilt and report.reason == f"no index in {directory}"  # not "run `qa index`" while it runs
     loaded = PassageIndex.load(directory)
     assert loaded.passages == report.index.passages
     assert len(loaded.store) == len(loaded.passages) > 0
@@ -86,7 +88,7 @@ def test_truncated_vectors_file_is_detected_and_rebuilt(seed_copy, fake_embedder
     with pytest.raises(IndexCorruptError, match="checksum"):
         PassageIndex.load(directory)
     report = build(seed_copy, fake_embedder, directory)
-    assert report.rebuilt and "checksum" in report.reason
+    assert report.rebuilt and "checksum" in report.reason and "run `qa index`" not in report.reason
     assert len(PassageIndex.load(directory).passages) == len(report.index.passages)
 
 
@@ -115,3 +117,10 @@ def test_vector_store_round_trip_and_search(tmp_path):
     with pytest.raises(ValueError):
         store.add(np.zeros((1, 3), dtype=np.float32))
     assert json.dumps(hits)  # plain Python numbers
+
+
+def test_a_blank_document_is_indexed_as_nothing_and_said_so(seed_copy, fake_embedder, tmp_path, caplog):
+    (seed_copy / "blank.txt").write_text("  \n\n\t\n", encoding="utf-8")
+    report = build(seed_copy, fake_embedder, tmp_path / "index")
+    assert {p.document for p in report.index.passages} == {SEED.name}
+    assert "blank.txt has no text to index" in caplog.text
