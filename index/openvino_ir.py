@@ -9,6 +9,11 @@ import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # openvino and torch load only when a model is compiled
+    import openvino as ov
+    import torch
 
 IR_FILE = "model.xml"
 
@@ -21,10 +26,10 @@ def openvino_installed() -> bool:
     return True
 
 
-_CORE = None
+_CORE: ov.Core | None = None
 
 
-def ov_core():
+def ov_core() -> ov.Core:
     """One OpenVINO core for the life of the process, shared by every model compiled in it.
 
     Its CPU plugin starts worker threads; when the last core goes, the plugin is unloaded under threads that
@@ -54,7 +59,9 @@ def weights_key(directory: Path, *parts: str) -> str | None:
     return hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
 
 
-def cached_ir(cache_dir: Path | None, key: str | None, make: Callable[[], object], log: logging.Logger, what: str):
+def cached_ir(
+    cache_dir: Path | None, key: str | None, make: Callable[[], ov.Model], log: logging.Logger, what: str
+) -> ov.Model:
     """The IR kept under `cache_dir`/`key` when made before, else `make()`, kept there for the next start-up.
 
     No cache directory or no key (a hub model): made at each start. A cache that cannot be written only costs
@@ -73,7 +80,7 @@ def cached_ir(cache_dir: Path | None, key: str | None, make: Callable[[], object
     return converted
 
 
-def convert(module, example_input):
+def convert(module: torch.nn.Module, example_input: Any) -> ov.Model:
     """`module` (a torch module) as an OpenVINO model, traced on `example_input`; lengths and batch stay dynamic."""
     import openvino as ov
     import torch
@@ -83,7 +90,7 @@ def convert(module, example_input):
         return ov.convert_model(module, example_input=example_input)
 
 
-def save_ir(converted, path: Path) -> None:
+def save_ir(converted: ov.Model, path: Path) -> None:
     """Write `converted` as IR at `path` (…/<key>/model.xml) all at once: a temporary directory renamed into place.
 
     Raises OSError or RuntimeError when it cannot (an unwritable cache, or another process cached it first);

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from index.chunking import Passage, chunk_document
 from index.documents import Document, file_sha256
 from index.embedding import Embedder
@@ -82,7 +84,7 @@ class PassageIndex:
     def documents(self) -> dict[str, dict]:
         return self.manifest["documents"]
 
-    def search(self, query_vector, k: int) -> list[SearchHit]:
+    def search(self, query_vector: np.ndarray, k: int) -> list[SearchHit]:
         return [SearchHit(self.passages[row], score) for row, score in self.store.search(query_vector, k)]
 
     # --- building ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from qa.settings import BACKENDS
 from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
 if TYPE_CHECKING:
+    from qa.settings import Settings
     from qa.training import TrainConfig
 
 USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
@@ -129,7 +130,7 @@ def _split_squad(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace):
+def _settings(args: argparse.Namespace) -> Settings:
     from qa.settings import Settings
 
     overrides = {}
@@ -140,7 +141,7 @@ def _settings(args: argparse.Namespace):
     return Settings(**overrides)
 
 
-def _models_present(settings, command: str) -> bool:
+def _models_present(settings: Settings, command: str) -> bool:
     """Say which configured model directories are missing, before any slow loading starts."""
     problems = settings.missing_models()
     for problem in problems:

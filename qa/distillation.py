@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedTokenizerBase
 
+from qa.decoding import span_logits
 from qa.features import FeatureSet, save_npz, truncate_question
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import for_inference
 from qa.squad import SquadExample
-from qa.squad_eval import model_device
+from qa.squad_eval import SpanModel, model_device
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,8 @@ def compute_targets(
 
 
 def _teacher_batch(
-    tokenizer,
-    model,
+    tokenizer: PreTrainedTokenizerBase,
+    model: SpanModel,
     examples: list[SquadExample],
     features: FeatureSet,
     rows: np.ndarray,
@@ -178,12 +179,12 @@ def _teacher_batch(
     offsets = enc.pop("offset_mapping").numpy()
     context_mask = torch.tensor([[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))])
     device = model_device(model)
-    out = model(**{k: v.to(device) for k, v in enc.items()})
+    start_logits, end_logits = span_logits(model(**{k: v.to(device) for k, v in enc.items()}))
     valid = context_mask.clone()
     valid[:, 0] = True
     neg = torch.finfo(torch.float32).min
-    p_start = torch.softmax(out.start_logits.float().cpu().masked_fill(~valid, neg) / temperature, -1).numpy()
-    p_end = torch.softmax(out.end_logits.float().cpu().masked_fill(~valid, neg) / temperature, -1).numpy()
+    p_start = torch.softmax(start_logits.masked_fill(~valid, neg) / temperature, -1).numpy()
+    p_end = torch.softmax(end_logits.masked_fill(~valid, neg) / temperature, -1).numpy()
     width = features.input_ids.shape[1]
     start_out = np.zeros((len(rows), width), dtype=np.float16)
     end_out = np.zeros((len(rows), width), dtype=np.float16)

@@ -9,9 +9,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.metrics import best_over_gold, normalize_answer
 from qa.squad import SquadFormatError, examples_from_squad
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qa.pipeline import Answerer
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ class Reply:
 AskFn = Callable[[str], Reply]
 
 
-def local_asker(answerer, top_k: int | None) -> AskFn:
+def local_asker(answerer: Answerer, top_k: int | None) -> AskFn:
     """Ask the in-process pipeline."""
 
     def ask(question: str) -> Reply:
@@ -186,7 +192,7 @@ def local_asker(answerer, top_k: int | None) -> AskFn:
     return ask
 
 
-def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client=None) -> AskFn:
+def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client: httpx.Client | None = None) -> AskFn:
     """Ask a running server's POST /ask (through `client`, an httpx.Client, when given)."""
     import httpx
 

@@ -24,7 +24,8 @@ from qa.precision import Resolved, apply_precision, bf16_supported
 from qa.quantization import SCHEME, Calibration, quantize, seed_calibration
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    import openvino as ov
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class OpenVinoQA:
     def __init__(
         self,
         model: PreTrainedModel,
-        tokenizer,
+        tokenizer: PreTrainedTokenizerBase,
         precision: str,
         cache_dir: Path | None = None,
         threads: int | None = None,
@@ -101,7 +102,7 @@ class OpenVinoQA:
 
 def for_inference(
     model: PreTrainedModel,
-    tokenizer,
+    tokenizer: PreTrainedTokenizerBase,
     precision: Resolved,
     backend: str = "auto",
     threads: int | None = None,
@@ -127,15 +128,19 @@ def _converted(
     model: PreTrainedModel,
     example: dict[str, torch.Tensor],
     cache_dir: Path | None,
-    tokenizer=None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
     calibration: Calibration | None = None,
-):
+) -> ov.Model:
     """The model as OpenVINO IR, int8 when given a calibration: from the cache when made before, else made now."""
 
-    def make():
+    def make() -> ov.Model:
         log.info("reader: converting %s to OpenVINO", model.name_or_path)
         converted = convert(model, example)
-        return quantize(converted, tokenizer, calibration) if calibration is not None else converted
+        if calibration is None:
+            return converted
+        if tokenizer is None:
+            raise OpenVinoError("int8 calibration needs the reader's tokenizer")
+        return quantize(converted, tokenizer, calibration)
 
     return cached_ir(cache_dir, _cache_key(model, example, calibration), make, log, "reader")
 

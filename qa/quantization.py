@@ -17,11 +17,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.chunking import chunk_document, split_sentences
 from index.documents import load_documents
+
+if TYPE_CHECKING:
+    import openvino as ov
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,9 @@ def calibration_from(paths: Sequence[Path], samples: int = CALIBRATION_SAMPLES, 
     return Calibration(pairs)
 
 
-def quantize(model, tokenizer, calibration: Calibration, max_length: int = 256):
+def quantize(
+    model: ov.Model, tokenizer: PreTrainedTokenizerBase, calibration: Calibration, max_length: int = 256
+) -> ov.Model:
     """The OpenVINO model with int8 weights and activations where NNCF's transformer scheme puts them."""
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters

@@ -21,6 +21,7 @@ from transformers import (
     AutoModelForQuestionAnswering,
     AutoTokenizer,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     get_linear_schedule_with_warmup,
 )
 
@@ -32,7 +33,7 @@ from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
 from qa.precision import bf16_supported
 from qa.settings import default_cache_dir
 from qa.squad import SquadExample, drop_seen_contexts, load_squad, unanswerable_examples, with_chosen_occurrences
-from qa.squad_eval import evaluate_reader, model_inputs, uses_token_types
+from qa.squad_eval import SpanModel, evaluate_reader, model_inputs, uses_token_types
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _file_digest(path: Path) -> str:
     return file_sha256(path)[:16]
 
 
-def tokenizer_key(tokenizer) -> str:
+def tokenizer_key(tokenizer: PreTrainedTokenizerBase) -> str:
     """What decides how a tokenizer cuts text: its normaliser, pre-tokeniser and vocabulary, not where it lies.
 
     Features and teacher targets are keyed on this, so a run that starts from a trained reader reuses what a
@@ -142,7 +143,12 @@ def tokenizer_key(tokenizer) -> str:
 
 
 def cached_features(
-    examples: list[SquadExample], tokenizer, key_parts: list[str], max_length: int, stride: int, cache: Path
+    examples: list[SquadExample],
+    tokenizer: PreTrainedTokenizerBase,
+    key_parts: list[str],
+    max_length: int,
+    stride: int,
+    cache: Path,
 ) -> FeatureSet:
     """Build features once per (data, tokenizer, window) and keep them on disk."""
     key = hashlib.sha256("|".join([FEATURES_VERSION, *key_parts, str(max_length), str(stride)]).encode()).hexdigest()[
@@ -436,9 +442,10 @@ class Trainer:
             figures[name] = scores
         return figures
 
-    def _validation_model(self):
-        """What validation runs: the model as it stands, compiled by OpenVINO where it can be (about 1.3x faster);
-        else the model itself, under bf16 autocast when training uses it. Its weights are never changed."""
+    def _validation_model(self) -> tuple[SpanModel, bool]:
+        """What validation runs, and whether under bf16 autocast: the model as it stands, compiled by OpenVINO
+        where it can be (about 1.3x faster); else the model itself, under autocast when training uses it. Its
+        weights are never changed."""
         self.model.eval()
         if self.validation and self.device.type == "cpu" and openvino_available():
             precision = "bf16" if self.cfg.bf16 else "fp32"
