@@ -6,15 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from qa.allocator import Plan, find_jemalloc, loaded_in_this_process, plan
+from qa.allocator import KEEP_FREED_PAGES, Plan, find_jemalloc, loaded_in_this_process, plan
 
 LIB = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
 
 def test_reruns_with_jemalloc_first_in_ld_preload_keeping_the_rest():
     decision = plan({"PATH": "/bin", "LD_PRELOAD": "/opt/libfoo.so"}, loaded=False, library=LIB, system="linux")
-    assert decision.env == {"PATH": "/bin", "LD_PRELOAD": f"{LIB} /opt/libfoo.so"}
+    assert decision.env == {"PATH": "/bin", "LD_PRELOAD": f"{LIB} /opt/libfoo.so", "MALLOC_CONF": KEEP_FREED_PAGES}
     assert decision.warning is None
+
+
+def test_keeps_a_malloc_conf_the_caller_chose():
+    decision = plan({"MALLOC_CONF": "narenas:2"}, loaded=False, library=LIB, system="linux")
+    assert decision.env is not None
+    assert decision.env["MALLOC_CONF"] == "narenas:2"
 
 
 def test_does_nothing_when_jemalloc_is_already_mapped_or_not_on_linux():
@@ -51,10 +57,11 @@ def test_reads_the_process_memory_map():
 def test_a_real_process_runs_again_under_jemalloc_with_its_arguments():
     script = (
         "import sys; from qa.allocator import rerun_under_jemalloc, loaded_in_this_process; "
-        "rerun_under_jemalloc(); print(loaded_in_this_process(), sys.argv[1:])"
+        "import os; rerun_under_jemalloc(); "
+        "print(loaded_in_this_process(), sys.argv[1:], os.environ['MALLOC_CONF'])"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run(
         [sys.executable, "-c", script, "a b", "c"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.strip() == "True ['a b', 'c']"
+    assert done.stdout.strip() == f"True ['a b', 'c'] {KEEP_FREED_PAGES}"
