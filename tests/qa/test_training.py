@@ -104,6 +104,28 @@ def test_resume_continues_where_it_stopped(tmp_path):
         torch.testing.assert_close(resumed.model.state_dict()[name], value, msg=f"{name} differs after resume")
 
 
+def test_a_checkpoint_of_the_unfused_optimizer_resumes_into_the_fused_one(tmp_path, monkeypatch):
+    """Runs checkpointed before AdamW was fused (CPU runs of 2026-12-03 and earlier) continue with their moments,
+    now on the fused kernel (the saved groups would otherwise switch it back off)."""
+    with monkeypatch.context() as patch:
+        patch.setattr("qa.training.FUSED_ADAMW_DEVICES", ())
+        before = Trainer(config(tmp_path))
+        assert not any(group["fused"] for group in before.optimizer.param_groups)
+        crash_during_step(before, 6)
+    saved = torch.load(before.checkpoint_path, weights_only=False)["optimizer"]
+
+    resumed = Trainer(config(tmp_path))
+    assert resumed.resume()
+    assert all(group["fused"] for group in resumed.optimizer.param_groups)
+    loaded = resumed.optimizer.state_dict()["state"]
+    assert loaded.keys() == saved["state"].keys()
+    for key, moments in saved["state"].items():
+        for name in ("step", "exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(loaded[key][name], moments[name], rtol=0, atol=0)
+    resumed.run()
+    assert resumed.epoch == 3
+
+
 def test_sigterm_saves_a_checkpoint_at_the_step_boundary_and_loses_nothing(tmp_path):
     import os
     import signal
