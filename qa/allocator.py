@@ -9,7 +9,7 @@ on with the system's allocator.
 It also tells jemalloc to keep the pages it frees (`MALLOC_CONF`, unless the caller set one): by default it hands
 them back to the kernel after 10 s, and a training step frees and takes again gigabytes of differently shaped
 activations, so on a 2-core VM the teacher spent more time in page faults than in arithmetic (2.7 million minor
-faults a second, system time above user time, 11 s a step; keeping the pages: 6.3 s a step, 2026-12-03).
+faults a second, system time above user time, 11 s a step; keeping the pages: 6-9 s a step, 2026-12-03).
 """
 
 from __future__ import annotations

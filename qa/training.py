@@ -203,8 +203,8 @@ def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimize
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, object]) -> None:
-    """Load a checkpoint's moments and steps but keep this process's kernel: the saved groups name the one of the
-    process that saved them (unfused before 2026-12-03, or fused where this device has no fused kernel)."""
+    """Load a checkpoint's moments and steps but keep this process's kernel: the saved groups name the kernel of
+    the process that saved them (unfused before 2026-12-03; fused, resumed on a device without that kernel)."""
     kernels = [group.get("fused") for group in optimizer.param_groups]
     optimizer.load_state_dict(state)
     for group, fused in zip(optimizer.param_groups, kernels, strict=True):
