@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,8 @@ def openvino_installed() -> bool:
 
 
 _CORE: ov.Core | None = None
+# Allocators that replace malloc when preloaded (`qa train-reader` runs under jemalloc: qa/allocator.py).
+MALLOC_REPLACEMENTS = ("libjemalloc", "libtcmalloc", "libmimalloc")
 
 
 def ov_core() -> ov.Core:
@@ -40,8 +42,29 @@ def ov_core() -> ov.Core:
     if _CORE is None:
         import openvino as ov
 
+        bind_tbb_without_deepbind()
         _CORE = ov.Core()
     return _CORE
+
+
+def bind_tbb_without_deepbind(environ: MutableMapping[str, str] | None = None, maps: str | None = None) -> None:
+    """Keep OpenVINO from aborting a process whose malloc is a preloaded allocator.
+
+    oneTBB, OpenVINO's thread pool, loads its topology library (libtbbbind, with hwloc inside) with
+    RTLD_DEEPBIND, so hwloc calls glibc's `free` on memory that libc's own functions took from the preloaded
+    allocator: the first `compile_model` dies with `free(): invalid pointer` (oneTBB issue #1636; here the
+    teacher's validation under jemalloc, 2026-12-03). `TBB_ENABLE_SANITIZERS=1` makes oneTBB load it without
+    RTLD_DEEPBIND, which is all it changes, and oneTBB reads it when it loads the library, at the first compile.
+    Set (in `environ`, default this process's) only where such an allocator is mapped and the caller has not
+    set it. Call it before anything compiles: `ov_core()` does, and so does int8 calibration (NNCF compiles).
+    """
+    if maps is None:
+        try:
+            maps = Path("/proc/self/maps").read_text()
+        except OSError:
+            return
+    if any(name in maps for name in MALLOC_REPLACEMENTS):
+        (os.environ if environ is None else environ).setdefault("TBB_ENABLE_SANITIZERS", "1")
 
 
 def weights_key(directory: Path, *parts: str) -> str | None:

@@ -10,6 +10,9 @@ It also tells jemalloc to keep the pages it frees (`MALLOC_CONF`, unless the cal
 them back to the kernel after 10 s, and a training step frees and takes again gigabytes of differently shaped
 activations, so on a 2-core VM the teacher spent more time in page faults than in arithmetic (2.7 million minor
 faults a second, system time above user time, 11 s a step; keeping the pages: 6-9 s a step, 2026-12-03).
+
+OpenVINO, which validation and teacher targets run on, aborts under a preloaded allocator unless oneTBB loads
+its topology library without RTLD_DEEPBIND: `index.openvino_ir.bind_tbb_without_deepbind` sees to that.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import numpy as np
 
 from index.chunking import chunk_document, split_sentences
 from index.documents import load_documents
+from index.openvino_ir import bind_tbb_without_deepbind
 
 if TYPE_CHECKING:
     import openvino as ov
@@ -74,6 +75,7 @@ def quantize(
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
 
+    bind_tbb_without_deepbind()  # NNCF compiles the model to collect its statistics
     names = [port.get_any_name() for port in model.inputs]
     items = []
     for question, passage in calibration.pairs:
