@@ -72,10 +72,10 @@ def quantize(
     model: ov.Model, tokenizer: PreTrainedTokenizerBase, calibration: Calibration, max_length: int = 256
 ) -> ov.Model:
     """The OpenVINO model with int8 weights and activations where NNCF's transformer scheme puts them."""
+    bind_tbb_without_deepbind()  # NNCF compiles the model to collect its statistics
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
 
-    bind_tbb_without_deepbind()  # NNCF compiles the model to collect its statistics
     names = [port.get_any_name() for port in model.inputs]
     items = []
     for question, passage in calibration.pairs:
