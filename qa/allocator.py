@@ -11,12 +11,16 @@ them back to the kernel after 10 s, and a training step frees and takes again gi
 activations, so on a 2-core VM the teacher spent more time in page faults than in arithmetic (2.7 million minor
 faults a second, system time above user time, 11 s a step; keeping the pages: 6-9 s a step, 2026-12-03).
 
+Kept pages are never handed back by themselves, so a phase whose memory training will not take again (validation,
+the teacher's targets: OpenVINO's threads allocate from arenas of their own) ends with `release_freed_pages`.
+
 OpenVINO, which validation and teacher targets run on, aborts under a preloaded allocator unless oneTBB loads
 its topology library without RTLD_DEEPBIND: `index.openvino_ir.bind_tbb_without_deepbind` sees to that.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import platform
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 LIBRARY_NAME = "libjemalloc.so.2"
 # Never purge freed pages: resident memory stays at the run's peak instead of being faulted in again every step.
 KEEP_FREED_PAGES = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+# jemalloc's MALLCTL_ARENAS_ALL: "arena.<this>.purge" purges every arena.
+ALL_ARENAS = 4096
 
 
 def library_candidates() -> list[Path]:
@@ -55,6 +61,29 @@ def loaded_in_this_process(maps: str | None = None) -> bool:
         except OSError:
             return False
     return "libjemalloc" in maps
+
+
+def resident_mb() -> int | None:
+    """This process's resident memory in MB (None where /proc is missing)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS:")), None)
+
+
+def release_freed_pages() -> bool:
+    """Hand the pages jemalloc keeps (freed, not yet returned) back to the kernel, in every arena.
+
+    Returns whether it did; a no-op where jemalloc does not serve malloc. Measured 2026-12-03: one OpenVINO
+    validation of the student under jemalloc left 1,279 MB resident, 666 MB after this.
+    """
+    if not loaded_in_this_process():
+        return False
+    mallctl = getattr(ctypes.CDLL(None), "mallctl", None)
+    if mallctl is None:
+        return False
+    return mallctl(f"arena.{ALL_ARENAS}.purge".encode(), None, None, None, ctypes.c_size_t(0)) == 0
 
 
 @dataclass(frozen=True)

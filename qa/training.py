@@ -27,6 +27,7 @@ from transformers import (
 
 from index.documents import file_sha256
 from index.embedding import ModelNotFoundError
+from qa.allocator import release_freed_pages, resident_mb
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
@@ -273,6 +274,7 @@ class Trainer:
                 cfg.bf16,
                 self.device,
             )
+            release_freed_pages()  # the teacher's (OpenVINO's) memory, when the targets were computed just now
         # float32 master weights even when the base was saved in half precision (a shipped reader, say)
         self.model = AutoModelForQuestionAnswering.from_pretrained(
             cfg.base,
@@ -434,8 +436,8 @@ class Trainer:
             if self._checkpoint_due(last_saved):
                 self.save_checkpoint()
                 last_saved = time.monotonic()
-                where = (self.epoch + 1, self.step, len(self.batches), smoothed)
-                log.info("checkpoint at epoch %d step %d/%d loss %.4f", *where)
+                where = (self.epoch + 1, self.step, len(self.batches), smoothed, resident_mb())
+                log.info("checkpoint at epoch %d step %d/%d loss %.4f resident %s MB", *where)
         bar.close()
         self.epoch, self.step, self.batches = self.epoch + 1, 0, None
         self.save_checkpoint()
@@ -454,6 +456,9 @@ class Trainer:
             scores, _ = evaluate_reader(model, examples, features, self.cfg.null_threshold, bf16=autocast)
             log.info("validation %s: %s", name, json.dumps(scores))
             figures[name] = scores
+        del model
+        released = release_freed_pages()
+        log.info("validation done: resident %s MB (freed pages %s)", resident_mb(), "released" if released else "kept")
         return figures
 
     def _validation_model(self) -> tuple[SpanModel, bool]:
