@@ -11,6 +11,9 @@ from qa import allocator
 from qa.allocator import KEEP_FREED_PAGES, Plan, find_jemalloc, loaded_in_this_process, plan
 
 LIB = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+needs_jemalloc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or find_jemalloc() is None, reason="needs libjemalloc2"
+)
 
 
 def test_reruns_with_jemalloc_first_in_ld_preload_keeping_the_rest():
@@ -55,7 +58,7 @@ def test_reads_the_process_memory_map():
     assert not loaded_in_this_process("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or find_jemalloc() is None, reason="needs libjemalloc2")
+@needs_jemalloc
 def test_a_real_process_runs_again_under_jemalloc_with_its_arguments():
     script = (
         "import sys; from qa.allocator import rerun_under_jemalloc, loaded_in_this_process; "
@@ -79,7 +82,7 @@ def test_releasing_freed_pages_is_a_no_op_without_jemalloc(monkeypatch):
     assert allocator.release_freed_pages() is False
 
 
-@pytest.mark.skipif(allocator.find_jemalloc() is None, reason="libjemalloc2 is not installed")
+@needs_jemalloc
 def test_releasing_freed_pages_under_jemalloc_hands_memory_back():
     script = (
         "from qa import allocator\n"
@@ -90,8 +93,10 @@ def test_releasing_freed_pages_under_jemalloc_hands_memory_back():
         "assert allocator.release_freed_pages() is True\n"
         "print(before, kept, allocator.resident_mb())\n"
     )
-    env = {**os.environ, "LD_PRELOAD": str(allocator.find_jemalloc()), "MALLOC_CONF": allocator.KEEP_FREED_PAGES}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    env = {**os.environ, "LD_PRELOAD": str(find_jemalloc()), "MALLOC_CONF": KEEP_FREED_PAGES}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     before, kept, released = map(int, out.stdout.split())
     assert kept - before > 200  # jemalloc kept the freed 300 MB
     assert released - before < 100  # and handed them back when told
