@@ -333,7 +333,10 @@
   }
 
   function renderHistory() {
-    ui.turns.replaceChildren(...history.map(renderTurn));
+    // Turns brought back from storage are there at once; only new turns rise into view.
+    const nodes = history.map(renderTurn);
+    for (const node of nodes) node.classList.add("turn-restored");
+    ui.turns.replaceChildren(...nodes);
     showWelcome();
     requestAnimationFrame(() => scrollToNewest(ui.turns.lastElementChild, true));
   }

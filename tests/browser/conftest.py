@@ -175,7 +175,11 @@ class ChatPage:
         return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: condition(), message)
 
     def wait_ready(self) -> None:
-        self.wait(lambda: self.find("#status").get_attribute("data-state") == "ready", message="page never got ready")
+        """The service answered GET /documents and no turn is still fading in."""
+        self.wait(
+            lambda: self.find("#status").get_attribute("data-state") == "ready" and self.settled(),
+            message="page never got ready",
+        )
 
     def type(self, text: str) -> None:
         self.find("#question").send_keys(text)
