@@ -70,6 +70,10 @@ def test_reload_keeps_the_conversation_and_new_chat_clears_it(chat: ChatPage) ->
     chat.wait_ready()
     assert chat.turn_texts() == before
     assert not chat.find("#welcome").is_displayed()
+    restored_animations = chat.driver.execute_script(
+        "return [...document.querySelectorAll('#turns > .turn')].map(t => getComputedStyle(t).animationName)"
+    )
+    assert restored_animations == ["none", "none"], "restored turns should be there at once, not rise into view"
 
     chat.find("#new-chat").click()
     assert chat.turn_texts() == []
