@@ -58,6 +58,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         attention=args.attention,
         attention_dropout=args.attention_dropout,
         teacher=args.teacher,
+        teacher_targets=args.teacher_targets,
         temperature=args.temperature,
         distill_weight=args.distill_weight,
         device=args.device,
@@ -68,6 +69,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train_reader(args: argparse.Namespace) -> int:
+    from qa.distillation import TargetsError
     from qa.training import TrainingStopped, train_reader
 
     cfg = train_config(args)
@@ -80,6 +82,9 @@ def _train_reader(args: argparse.Namespace) -> int:
     except TrainingStopped as stopped:
         print(f"qa train-reader: {stopped}", file=sys.stderr)
         return 130
+    except TargetsError as exc:
+        print(f"qa train-reader: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(history[-1] if history else {}))
     return 0
 
@@ -429,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
     t.add_argument("--attention-dropout", type=float, default=0.0, help="dropout on attention probabilities")
     t.add_argument("--teacher", default=None, help="a trained reader to distil from (its targets are cached)")
+    t.add_argument(
+        "--teacher-targets",
+        default=None,
+        metavar="NPZ",
+        help="distil from the targets a run with --teacher saved (its log names the file), without the teacher; "
+        "checked to be made for this run's windows and temperature",
+    )
     t.add_argument("--temperature", type=float, default=2.0, help="softening of the teacher's distributions")
     t.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher's loss vs gold labels")
     t.add_argument(

@@ -59,13 +59,27 @@ def project(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_offset
     return out / total if total > 0 else out
 
 
+class TargetsError(ValueError):
+    """Teacher targets that were not made for this run's training windows."""
+
+
+def targets_key(temperature: float, key_parts: list[str]) -> str:
+    """What targets depend on besides the teacher: the student's windows (data, tokenizer, sizes) and the
+    temperature. Saved with them, so that a run elsewhere can check that a targets file is its own."""
+    return hashlib.sha256("|".join([TARGETS_VERSION, f"{temperature:g}", *key_parts]).encode()).hexdigest()[:20]
+
+
 class TeacherTargets:
     """Soft start/end targets on student tokens for every student feature (float16 [N, L] each)."""
 
-    def __init__(self, start: np.ndarray, end: np.ndarray, temperature: float) -> None:
+    def __init__(
+        self, start: np.ndarray, end: np.ndarray, temperature: float, key: str = "", teacher: str = ""
+    ) -> None:
         self.start = start
         self.end = end
         self.temperature = temperature
+        self.key = key  # targets_key of the windows they were made for; "" in files saved before keys were kept
+        self.teacher = teacher  # which teacher made them, for the record
 
     def rows(self, rows: np.ndarray, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         start = torch.from_numpy(self.start[rows, :width].astype(np.float32))
@@ -73,12 +87,20 @@ class TeacherTargets:
         return start, end
 
     def save(self, path: Path) -> None:
-        save_npz(path, start=self.start, end=self.end, temperature=np.float32(self.temperature))
+        save_npz(
+            path,
+            start=self.start,
+            end=self.end,
+            temperature=np.float32(self.temperature),
+            key=np.str_(self.key),
+            teacher=np.str_(self.teacher),
+        )
 
     @classmethod
     def load(cls, path: Path) -> TeacherTargets:
         with np.load(path) as data:
-            return cls(data["start"], data["end"], float(data["temperature"]))
+            text = {k: str(data[k]) if k in data.files else "" for k in ("key", "teacher")}
+            return cls(data["start"], data["end"], float(data["temperature"]), **text)
 
 
 class PartialTargets:
@@ -221,8 +243,27 @@ def cached_targets(
     log.info("computing teacher targets with %s for %d windows", teacher_dir, len(features))
     partial = path.with_name(f"{digest}.partial.npz")
     targets = compute_targets(teacher_dir, examples, features, temperature, bf16=bf16, partial=partial, device=device)
+    targets.key, targets.teacher = targets_key(temperature, key_parts), f"{teacher_dir} ({stamp})"
     targets.save(path)
     partial.unlink(missing_ok=True)
+    log.info("teacher targets saved to %s (--teacher-targets takes them to a machine without the teacher)", path)
+    return targets
+
+
+def targets_from_file(path: Path, key: str, shape: tuple[int, int]) -> TeacherTargets:
+    """Targets that a run elsewhere computed (`--teacher-targets`), checked to be this run's own."""
+    targets = TeacherTargets.load(path)
+    if not targets.key:
+        raise TargetsError(
+            f"{path} does not say which windows it was made for: compute the targets again with --teacher"
+        )
+    if targets.key != key or targets.start.shape != shape:
+        raise TargetsError(
+            f"{path} holds targets for other windows or another temperature than this run's (key {targets.key}, "
+            f"{targets.start.shape[0]} windows; this run: key {key}, {shape[0]} windows): use the same --train files, "
+            "base tokenizer, --max-length, --stride, --negatives, --seed and --temperature as the run that made them"
+        )
+    log.info("teacher targets from %s, made by %s", path, targets.teacher or "an unrecorded teacher")
     return targets
 
 

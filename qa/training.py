@@ -77,6 +77,8 @@ class TrainConfig:
     attention_dropout: float = 0.0
     # distillation: soft start/end targets from a teacher reader, mixed with the gold labels
     teacher: str | None = None
+    # or the targets a run with a teacher saved (its log names the file): distillation without the teacher at hand
+    teacher_targets: str | None = None
     temperature: float = 2.0
     distill_weight: float = 0.5  # weight of the teacher's loss; 1 - weight goes to the gold labels
     # where the run computes: auto is a CUDA GPU when torch sees one (an epoch in minutes), else the CPU
@@ -100,6 +102,7 @@ class TrainConfig:
             "base",
             "attention_dropout",
             "teacher",
+            "teacher_targets",
             "temperature",
             "distill_weight",
             "negatives",
@@ -225,6 +228,12 @@ def check_inputs(cfg: TrainConfig) -> None:
     for path in [*cfg.train, *cfg.validate]:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no SQuAD file at {path}")
+    if cfg.teacher and cfg.teacher_targets:
+        from qa.distillation import TargetsError
+
+        raise TargetsError("give --teacher or --teacher-targets, not both")
+    if cfg.teacher_targets and not Path(cfg.teacher_targets).is_file():
+        raise FileNotFoundError(f"no teacher targets at {cfg.teacher_targets} (--teacher-targets)")
     for role, model in (("base encoder (--base)", cfg.base), ("teacher (--teacher)", cfg.teacher)):
         if model is None:
             continue
@@ -261,7 +270,14 @@ class Trainer:
         self.features = cached_features(self.train_examples, self.tokenizer, parts, cfg.max_length, cfg.stride, cache)
         self.validation = self._load_validation(cache)
         self.targets = None
-        if cfg.teacher:
+        target_parts = [*parts, f"windows={cfg.max_length},{cfg.stride}"]
+        if cfg.teacher_targets:
+            from qa.distillation import targets_from_file, targets_key
+
+            shape = (len(self.features), self.features.input_ids.shape[1])
+            key = targets_key(cfg.temperature, target_parts)
+            self.targets = targets_from_file(Path(cfg.teacher_targets), key, shape)
+        elif cfg.teacher:
             from qa.distillation import cached_targets
 
             self.targets = cached_targets(
@@ -269,7 +285,7 @@ class Trainer:
                 self.train_examples,
                 self.features,
                 cfg.temperature,
-                [*parts, f"windows={cfg.max_length},{cfg.stride}"],
+                target_parts,
                 cache,
                 cfg.bf16,
                 self.device,

@@ -148,3 +148,40 @@ def test_sigterm_during_teacher_targets_keeps_the_batches_done(tmp_path, monkeyp
     resumed = distillation.compute_targets(teacher, examples, features, 2.0, **run)
     assert len(calls) == -(-len(features) // 4) - 3  # the three batches done before the stop are not redone
     assert np.array_equal(resumed.start, whole.start) and np.array_equal(resumed.end, whole.end)
+
+
+@pytest.mark.slow
+def test_targets_saved_with_the_teacher_train_a_run_without_it_and_other_windows_are_refused(tmp_path):
+    import shutil
+
+    from qa.distillation import TargetsError
+    from qa.settings import default_cache_dir
+
+    from ..conftest import ROOT
+
+    teacher = str(ROOT / "models" / "reader")  # any trained reader will do as a teacher here
+    with_teacher = Trainer(config(tmp_path, teacher=teacher, checkpoint_dir=tmp_path / "a", out=tmp_path / "a-out"))
+    (saved,) = (default_cache_dir() / "teacher-targets").glob("*.npz")
+    carried = shutil.copy(saved, tmp_path / "carried.npz")  # as if taken to a machine without the teacher
+    saved.unlink()
+
+    elsewhere = Trainer(
+        config(tmp_path, teacher_targets=str(carried), checkpoint_dir=tmp_path / "b", out=tmp_path / "b-out")
+    )
+    assert elsewhere.targets is not None and with_teacher.targets is not None
+    assert np.array_equal(elsewhere.targets.start, with_teacher.targets.start)
+    assert np.array_equal(elsewhere.targets.end, with_teacher.targets.end)
+    assert teacher in elsewhere.targets.teacher
+    assert not list((default_cache_dir() / "teacher-targets").glob("*.npz"))  # nothing computed again
+
+    for other in (dict(temperature=3.0), dict(max_length=48), dict(negatives=0.5)):
+        with pytest.raises(TargetsError, match="other windows or another temperature"):
+            Trainer(config(tmp_path, teacher_targets=str(carried), checkpoint_dir=tmp_path / "c", **other))
+    with pytest.raises(TargetsError, match="not both"):
+        Trainer(config(tmp_path, teacher=teacher, teacher_targets=str(carried), checkpoint_dir=tmp_path / "d"))
+
+    unkeyed = TeacherTargets.load(carried)
+    unkeyed.key = ""  # a file saved before keys were kept
+    unkeyed.save(tmp_path / "unkeyed.npz")
+    with pytest.raises(TargetsError, match="compute the targets again"):
+        Trainer(config(tmp_path, teacher_targets=str(tmp_path / "unkeyed.npz"), checkpoint_dir=tmp_path / "e"))
