@@ -59,7 +59,7 @@ clean:
 # resumes when its target is made again, so on a CPU `nohup make student-avg &` in each session carries the chain
 # on. Logs: $(CACHE)/runs/<name>/train.log.
 # A GPU machine lent through the workplace's device tool trains the teacher in about 5 minutes (one H200,
-# 2026-12-04): tools/device-teacher.sh says how its files travel there and back.
+# 2026-12-04): tools/device-train.sh says how its files travel there and back (the student too).
 CACHE ?= $(HOME)/.cache/qa
 SQUAD ?= ../shared/data/squad
 DEVICE ?= auto

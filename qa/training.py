@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tokenizers
 import torch
 import torch.nn.functional as F
 from transformers import (
@@ -132,10 +133,14 @@ def _file_digest(path: Path) -> str:
 
 
 def tokenizer_key(tokenizer: PreTrainedTokenizerBase) -> str:
-    """What decides how a tokenizer cuts text: its normaliser, pre-tokeniser and vocabulary, not where it lies.
+    """What decides how a tokenizer cuts text: its normaliser, pre-tokeniser and vocabulary, not where it lies,
+    and the version of the tokenizers library that cuts it into windows.
 
     Features and teacher targets are keyed on this, so a run that starts from a trained reader reuses what a
-    run from the reader's base computed (the same vocabulary gives the same windows).
+    run from the reader's base computed (the same vocabulary gives the same windows). The version counts:
+    tokenizers 0.23.2 cut 3,362 windows from the first 3,000 SQuAD training questions where 0.23.3 cuts 3,465
+    (0.23.2 ends the last window of a long context early and drops its tail); transformers 5.17 and 5.25 over
+    the same tokenizers cut the same windows (measured 2026-12-04 on 400 questions).
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
@@ -144,6 +149,7 @@ def tokenizer_key(tokenizer: PreTrainedTokenizerBase) -> str:
         text = json.dumps(kept, sort_keys=True)
     else:  # a slow tokenizer: its class and vocabulary
         text = type(tokenizer).__name__ + json.dumps(sorted(tokenizer.get_vocab().items()))
+    text += f"|tokenizers={tokenizers.__version__}"
     return "tokenizer=" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

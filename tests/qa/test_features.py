@@ -60,3 +60,26 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
     f.save(tmp_path / "f.npz")
     g = type(f).load(tmp_path / "f.npz")
     assert (g.input_ids == f.input_ids).all() and (g.offsets == f.offsets).all()
+
+
+def test_chunks_tokenised_in_worker_processes_give_the_same_windows(tokenizer):
+    from dataclasses import fields
+
+    long = " ".join(f"Sentence {i} says that Tencent is based in Shenzhen." for i in range(12))
+    examples = [example(long, "Shenzhen", f"Where is Tencent based? ({i})") for i in range(3)]
+    examples += [example("Tencent signed in London.", "London"), example("Pony Ma founded it.", "Pony Ma")]
+    serial = build_features(examples, tokenizer, 64, 16, chunk=2, workers=1)
+    pooled = build_features(examples, tokenizer, 64, 16, chunk=2, workers=2)
+    assert len(serial) > len(examples)  # the long contexts overflow into several windows
+    assert sorted(set(serial.example_index.tolist())) == list(range(len(examples)))
+    for f in fields(serial):
+        assert (getattr(pooled, f.name) == getattr(serial, f.name)).all(), f.name
+
+
+def test_truncating_questions_in_one_call_cuts_each_as_alone(tokenizer):
+    from qa.features import truncate_questions
+
+    questions = ["Where is Tencent based?", " ".join(["word"] * 80) + "?", ""]
+    assert truncate_questions(tokenizer, questions, 8) == [truncate_question(tokenizer, q, 8) for q in questions]
+    assert truncate_questions(tokenizer, questions, 8)[1] == " ".join(["word"] * 8)
+    assert truncate_questions(tokenizer, []) == []

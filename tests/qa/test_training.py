@@ -286,6 +286,19 @@ def test_the_tokenizer_key_follows_what_cuts_the_text_not_where_it_lies(tmp_path
     assert tokenizer_key(tokenizer) != tokenizer_key(AutoTokenizer.from_pretrained(tmp_path / "copy"))
 
 
+def test_the_tokenizer_key_changes_with_the_tokenizers_library_that_cuts_the_windows(monkeypatch):
+    from transformers import AutoTokenizer
+
+    from qa import training
+    from qa.training import tokenizer_key
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_embedding_model())
+    here = tokenizer_key(tokenizer)
+    # the module as qa.training holds it: other tests may have imported the library afresh
+    monkeypatch.setattr(training.tokenizers, "__version__", "0.23.2")
+    assert tokenizer_key(tokenizer) != here
+
+
 def test_a_missing_file_or_model_fails_before_any_work_with_what_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no SQuAD file at .*dev\.json"):
         check_inputs(config(tmp_path, validate=[tmp_path / "dev.json"]))
