@@ -12,18 +12,26 @@
 # There, one call each, back to back (each within 30 s of the last):
 #   carry .dev/pI, for I < N:  mkdir -p /tmp/x && cp .dev/pI/* /tmp/x/
 #   carry .dev/pN:             bash .dev/pN/device-train.sh train WHAT
-#     It trains under a time limit (LIMIT, 520 s); a run stopped by it keeps its checkpoint, and the same call
-#     again (no carry needed) resumes it. Once trained it returns meta.tgz, sum.txt and the first four 15 MiB
-#     parts of the weights, w.00-w.03: all of the student's (45 MB). The teacher's 218 MB take three more calls
-#     with no carry: cp /tmp/x/out/w.0[4-7] $OUT/; then w.0[89] w.1[01]; then w.1[23].
-# Here again:   tools/device-train.sh unpack WHAT /work/.device/N ...   (every call's folder of returned files)
+#     It trains under a time limit (LIMIT, 520 s); a run stopped by it keeps its checkpoint, and the next call
+#     resumes it with no carry: bash tools/device-train.sh train WHAT. Once trained it returns meta.tgz, sum.txt
+#     and the first four 15 MiB parts of the weights, w.00-w.03: all of the student's (45 MB). The teacher's
+#     218 MB take three more calls with no carry: cp /tmp/x/out/w.0[4-7] $OUT/; then w.0[89] w.1[01]; then
+#     w.1[23]. The student's last epoch, before averaging, to compare with the average: cp /tmp/x/final/* $OUT/
+# Here again:   tools/device-train.sh unpack WHAT /work/.device/N ...   (every call's folder of returned files;
+#   WHAT `final` for the student's last epoch, into ~/.cache/qa/readers/minilm-distilled)
 set -euo pipefail
 CACHE=${CACHE:-$HOME/.cache/qa}
 READERS=$CACHE/readers
 PART=${PART:-60M}  # with the working tree (0.5 MB) and the last part's data and wheels, under 64 MiB a call
 
 # Where each reader lands, here and there: the names the Makefile's recipes use.
-result() { case "$1" in teacher) echo "$READERS/mpnet-teacher" ;; student) echo "$READERS/distilled-avg" ;; esac; }
+result() {
+    case "$1" in
+        teacher) echo "$READERS/mpnet-teacher" ;;
+        student) echo "$READERS/distilled-avg" ;;
+        final) echo "$READERS/minilm-distilled" ;;
+    esac
+}
 
 prepare() {
     local what=$1 data=$CACHE/data squad=${SQUAD:-../shared/data/squad} payload=.dev/payload
@@ -133,13 +141,19 @@ train() {  # on the GPU machine, in the repository's copy there
         python3 -m qa.cli average-readers "$READERS/minilm-distilled" "$CACHE/runs/minilm-distilled/epoch-3" \
             --out "$out"
         cp "$READERS/minilm-distilled/training.json" "$out/student-training.json"
+        pack_for_return "$(result final)" "$x/final"
     fi
     [ -f "$out/training.json" ] || { echo "not finished: run train $what again"; exit 3; }
-    (cd "$out" && tar czf "$x/out/meta.tgz" --exclude=model.safetensors . -C "$x" train.log)
-    # 15 MiB parts: four of them (60 MiB) a call stay under the 64 MiB that a call returns
-    (cd "$x/out" && split -b 15M -d -a 2 "$out/model.safetensors" w. &&
-        (cd "$out" && sha256sum model.safetensors) > sum.txt)
+    pack_for_return "$out" "$x/out"
     cp "$x/out/meta.tgz" "$x/out/sum.txt" "$x"/out/w.0[0-3] "${OUT:?}/"
+}
+
+pack_for_return() {  # a reader directory as meta.tgz (all but the weights, and the log), sum.txt and w.NN
+    local x=/tmp/x
+    rm -rf "$2" && mkdir -p "$2"
+    (cd "$1" && tar czf "$2/meta.tgz" --exclude=model.safetensors . -C "$x" train.log)
+    # 15 MiB parts: four of them (60 MiB) a call stay under the 64 MiB that a call returns
+    (cd "$2" && split -b 15M -d -a 2 "$1/model.safetensors" w. && (cd "$1" && sha256sum model.safetensors) > sum.txt)
 }
 
 unpack() {  # here: the returned parts, from every call's folder, joined and checked
@@ -151,9 +165,13 @@ unpack() {  # here: the returned parts, from every call's folder, joined and che
     (cd "$out" && sha256sum -c sum.txt && rm sum.txt)
 }
 
-usage() { echo "usage: $0 prepare WHAT | train WHAT | unpack WHAT DIR...   (WHAT: teacher or student)" >&2; exit 2; }
+usage() {
+    echo "usage: $0 prepare WHAT | train WHAT | unpack WHAT DIR...   (WHAT: teacher or student; unpack: or final)" >&2
+    exit 2
+}
 
 case "${1:-}:${2:-}" in
-    prepare:teacher | prepare:student | train:teacher | train:student | unpack:teacher | unpack:student) "$@" ;;
+    prepare:teacher | prepare:student | train:teacher | train:student) "$@" ;;
+    unpack:teacher | unpack:student | unpack:final) "$@" ;;
     *) usage ;;
 esac
