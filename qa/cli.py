@@ -65,7 +65,17 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     )
     if args.bf16 is not None:
         cfg.bf16 = args.bf16
+    elif _on_cuda(cfg.device):  # a GPU's own bf16 decides there, not the CPU's flags (TrainConfig's default)
+        import torch
+
+        cfg.bf16 = torch.cuda.is_bf16_supported()
     return cfg
+
+
+def _on_cuda(device: str) -> bool:
+    import torch
+
+    return torch.cuda.is_available() and (device == "auto" or device.startswith("cuda"))
 
 
 def _train_reader(args: argparse.Namespace) -> int:
@@ -393,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bf16",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="bf16 autocast (default: where the CPU has it)",
+        help="bf16 autocast (default: on a CUDA GPU where it has bf16, on a CPU where it computes bf16 natively)",
     )
     t.add_argument(
         "--first-occurrence",

@@ -53,3 +53,18 @@ def test_distillation_options_reach_the_run():
     )
     assert (cfg.teacher, cfg.temperature, cfg.distill_weight, cfg.bf16) == ("teacher-dir", 3.0, 0.7, False)
     assert cfg.schedule_fields()["teacher"] == "teacher-dir"  # a resumed run must have the same teacher
+
+
+@pytest.mark.parametrize("gpu_bf16", [True, False])  # one of the two differs from this CPU's own bf16
+def test_on_a_gpu_bf16_follows_the_gpu_not_the_cpu(monkeypatch, gpu_bf16):
+    import torch
+
+    from qa.precision import bf16_supported
+
+    cpu_bf16 = bf16_supported()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: gpu_bf16)
+    assert _config(["--device", "auto"])["bf16"] is gpu_bf16
+    assert _config(["--device", "cuda"])["bf16"] is gpu_bf16
+    assert _config(["--device", "cuda", "--no-bf16"])["bf16"] is False
+    assert _config(["--device", "cpu"])["bf16"] is cpu_bf16
