@@ -75,7 +75,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 def _on_cuda(device: str) -> bool:
     import torch
 
-    return torch.cuda.is_available() and (device == "auto" or device.startswith("cuda"))
+    from qa.training import resolve_device  # its rule for `auto`; asked only where it cannot refuse
+
+    return torch.cuda.is_available() and resolve_device(device).type == "cuda"
 
 
 def _train_reader(args: argparse.Namespace) -> int:
