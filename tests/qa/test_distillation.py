@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from qa.distillation import TeacherTargets, distillation_loss, project, window_span
+from qa.distillation import TeacherTargets, distillation_loss, project, project_rows, window_span
 from qa.training import Trainer
 
 from .test_training import config
@@ -28,6 +28,26 @@ def test_projection_moves_mass_by_character_offsets():
     spaced = np.array([[-1, -1], [10, 14], [15, 18]])
     out = project(np.array([0.1, 0.2, 0.3, 0.2, 0.2]), np.array([-1, 14, 9, 18, 16]), spaced)
     assert out.tolist() == pytest.approx([0.1 / 0.3, 0.0, 0.2 / 0.3])
+
+
+def test_projecting_a_batch_keeps_each_row_to_its_own_tokens():
+    # row 0 holds characters 10-18, row 1 characters 0-8 and 20-24, row 2 no context at all
+    students = np.array(
+        [
+            [[-1, -1], [10, 14], [14, 18], [-1, -1]],
+            [[-1, -1], [0, 4], [4, 8], [20, 24]],
+            [[-1, -1], [-1, -1], [-1, -1], [-1, -1]],
+        ]
+    )
+    probs = np.array([[0.1, 0.3, 0.6, 0.0], [0.2, 0.2, 0.2, 0.4], [0.5, 0.5, 0.0, 0.0]])
+    # row 1's character 12 lies inside row 0's tokens but in none of its own: dropped, not moved across rows
+    chars = np.array([[-1, 11, 16, -1], [-1, 5, 12, 21], [-1, 3, -1, -1]])
+    out = project_rows(probs, chars, students)
+    assert out[0].tolist() == pytest.approx([0.1, 0.3, 0.6, 0.0])
+    assert out[1].tolist() == pytest.approx([0.2 / 0.8, 0.0, 0.2 / 0.8, 0.4 / 0.8])
+    assert out[2].tolist() == pytest.approx([1.0, 0.0, 0.0, 0.0])
+    for row in range(3):
+        assert out[row].tolist() == pytest.approx(project(probs[row], chars[row], students[row]).tolist())
 
 
 def test_distillation_loss_is_zero_when_the_student_matches_and_positive_otherwise():
