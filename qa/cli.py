@@ -90,6 +90,8 @@ def _train_reader(args: argparse.Namespace) -> int:
 
         rerun_under_jemalloc()
     try:
+        if args.targets_only:
+            return _teacher_targets_only(cfg)
         history = train_reader(cfg, resume=args.resume)
     except TrainingStopped as stopped:
         print(f"qa train-reader: {stopped}", file=sys.stderr)
@@ -98,6 +100,19 @@ def _train_reader(args: argparse.Namespace) -> int:
         print(f"qa train-reader: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(history[-1] if history else {}))
+    return 0
+
+
+def _teacher_targets_only(cfg: TrainConfig) -> int:
+    """Make (or find cached) the teacher's targets for the run's windows, print where they are, train nothing."""
+    from qa.training import Trainer
+
+    if not cfg.teacher:
+        print("qa train-reader: --targets-only needs --teacher", file=sys.stderr)
+        return 2
+    targets = Trainer(cfg).targets
+    assert targets is not None and targets.path is not None  # a run with --teacher has cached targets
+    print(json.dumps({"teacher_targets": str(targets.path)}))
     return 0
 
 
@@ -452,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NPZ",
         help="distil from the targets a run with --teacher saved (its log names the file), without the teacher; "
         "checked to be made for this run's windows and temperature",
+    )
+    t.add_argument(
+        "--targets-only",
+        action="store_true",
+        help="with --teacher: make (or find) the teacher's targets for this run's windows, print their file and "
+        "stop before training; a run elsewhere trains from the file with --teacher-targets",
     )
     t.add_argument("--temperature", type=float, default=2.0, help="softening of the teacher's distributions")
     t.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher's loss vs gold labels")

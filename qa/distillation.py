@@ -95,6 +95,7 @@ class TeacherTargets:
         self.temperature = temperature
         self.key = key  # targets_key of the windows they were made for; "" in files saved before keys were kept
         self.teacher = teacher  # which teacher made them, for the record
+        self.path: Path | None = None  # the file they were loaded from or saved to
 
     def rows(self, rows: np.ndarray, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         start = torch.from_numpy(self.start[rows, :width].astype(np.float32))
@@ -102,6 +103,7 @@ class TeacherTargets:
         return start, end
 
     def save(self, path: Path) -> None:
+        self.path = path
         save_npz(
             path,
             start=self.start,
@@ -115,7 +117,9 @@ class TeacherTargets:
     def load(cls, path: Path) -> TeacherTargets:
         with np.load(path) as data:
             text = {k: str(data[k]) if k in data.files else "" for k in ("key", "teacher")}
-            return cls(data["start"], data["end"], float(data["temperature"]), **text)
+            targets = cls(data["start"], data["end"], float(data["temperature"]), **text)
+        targets.path = path
+        return targets
 
 
 class PartialTargets:

@@ -205,3 +205,31 @@ def test_targets_saved_with_the_teacher_train_a_run_without_it_and_other_windows
     unkeyed.save(tmp_path / "unkeyed.npz")
     with pytest.raises(TargetsError, match="compute the targets again"):
         Trainer(config(tmp_path, teacher_targets=str(tmp_path / "unkeyed.npz"), checkpoint_dir=tmp_path / "e"))
+
+
+@pytest.mark.slow
+def test_targets_only_makes_the_file_a_run_elsewhere_trains_from(tmp_path, capsys):
+    import json
+
+    from index.embedding import bundled_embedding_model
+    from qa.cli import main
+
+    from ..conftest import ROOT
+    from .test_training import tiny_squad
+
+    words = [
+        "train-reader",
+        "--train",
+        str(tiny_squad(tmp_path / "train.json")),
+        "--base",
+        str(bundled_embedding_model()),
+    ]
+    words += ["--out", str(tmp_path / "never"), "--max-length", "64", "--stride", "16", "--no-bf16", "--threads", "2"]
+    assert main([*words, "--targets-only"]) == 2  # without a teacher there is nothing to make
+    assert "needs --teacher" in capsys.readouterr().err
+
+    assert main([*words, "--targets-only", "--teacher", str(ROOT / "models" / "reader")]) == 0
+    made = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["teacher_targets"]
+    assert not (tmp_path / "never").exists()  # nothing trained, nothing written as a reader
+    elsewhere = Trainer(config(tmp_path, teacher_targets=made, checkpoint_dir=tmp_path / "b"))
+    assert elsewhere.targets is not None and elsewhere.targets.start.shape[0] == len(elsewhere.features)

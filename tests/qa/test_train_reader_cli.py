@@ -8,7 +8,8 @@ import pytest
 from qa.cli import build_parser, train_config
 
 REQUIRED = ["train-reader", "--train", "a.json", "--base", "encoder", "--out", "reader"]
-NOT_CONFIG = {"help", "resume", "allocator", "train", "base", "out"}  # for the process, not the run; the rest required
+# for the process, not the run; the rest required
+NOT_CONFIG = {"help", "resume", "allocator", "targets_only", "train", "base", "out"}
 
 
 def _train_reader_options() -> list[argparse.Action]:
