@@ -25,7 +25,7 @@ def squad_files(tmp_path: Path) -> tuple[Path, Path]:
     squad.mkdir()
     tiny_squad(squad / "squad-v1.1-train.json")
     shutil.copy(squad / "squad-v1.1-train.json", cache / "data" / "squad-v2.0-dev.train.json")
-    unseen = (squad / "squad-v1.1-train.json").read_text().replace("workshop", "hall")
+    unseen = (squad / "squad-v1.1-train.json").read_text().replace("workshop", "hall").replace("Guilds", "Halls")
     (squad / "squad-v1.1-dev-open.json").write_text(unseen)
     (cache / "data" / "squad-v2.0-dev.holdout.json").write_text(unseen)
     shutil.copytree(bundled_embedding_model(), cache / "teacher-base" / "all-mpnet-base-v2")
@@ -90,5 +90,6 @@ def test_teacher_then_student_through_the_device_recipe(tmp_path):
     student = json.loads((cache / "readers" / "distilled-avg" / "student-training.json").read_text())
     assert student["config"]["teacher_targets"] and not student["config"]["teacher"]
     assert len(student["validation"]) == 4
+    assert all(epoch["squad-v1.1-dev-open.json"]["questions"] == 24 for epoch in student["validation"])
     for reader in ("distilled-avg", "minilm-distilled"):
         assert AutoModelForQuestionAnswering.from_pretrained(cache / "readers" / reader) is not None
