@@ -251,9 +251,8 @@ def cached_targets(
     """Teacher targets from the cache, computed (and cached) the first time."""
     weights = Path(teacher_dir) / "model.safetensors"
     stamp = f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}" if weights.exists() else teacher_dir
-    digest = hashlib.sha256(
-        "|".join([TARGETS_VERSION, teacher_dir, stamp, f"{temperature:g}", *key_parts]).encode()
-    ).hexdigest()[:20]
+    key = targets_key(temperature, key_parts)  # the windows and temperature; the file name adds the teacher
+    digest = hashlib.sha256("|".join([key, teacher_dir, stamp]).encode()).hexdigest()[:20]
     path = cache / "teacher-targets" / f"{digest}.npz"
     if path.exists():
         log.info("teacher targets from cache %s", path)
@@ -261,7 +260,7 @@ def cached_targets(
     log.info("computing teacher targets with %s for %d windows", teacher_dir, len(features))
     partial = path.with_name(f"{digest}.partial.npz")
     targets = compute_targets(teacher_dir, examples, features, temperature, bf16=bf16, partial=partial, device=device)
-    targets.key, targets.teacher = targets_key(temperature, key_parts), f"{teacher_dir} ({stamp})"
+    targets.key, targets.teacher = key, f"{teacher_dir} ({stamp})"
     targets.save(path)
     partial.unlink(missing_ok=True)
     log.info("teacher targets saved to %s (--teacher-targets takes them to a machine without the teacher)", path)
