@@ -55,9 +55,10 @@ clean:
 
 # ---- Training readers (never needed to serve) -----------------------------------------------------------
 # The shipped reader's chain (teacher, its targets, the student) took 20 minutes on one H100 (DEVICE=auto finds a
-# GPU when torch sees one) and is about a day on 2 CPU cores. Every run checkpoints under $(CACHE)/runs/<name> and
-# resumes when its target is made again, so on a CPU `nohup make student-avg &` in each session carries the chain
-# on. Logs: $(CACHE)/runs/<name>/train.log.
+# GPU when torch sees one) and is about a day on 2 CPU cores with AVX-512 BF16; without it (AMD EPYC, AVX2 only,
+# fp32; 2026-12-04, nothing else running) a teacher step takes about 25 s, its epoch about 23 hours. Every run
+# checkpoints under $(CACHE)/runs/<name> and resumes when its target is made again, so on a CPU
+# `nohup make student-avg &` in each session carries the chain on. Logs: $(CACHE)/runs/<name>/train.log.
 # A GPU machine lent through the workplace's device tool trains the teacher in about 5 minutes (one H200,
 # 2026-12-04): tools/device-train.sh says how its files travel there and back (the student too).
 CACHE ?= $(HOME)/.cache/qa
