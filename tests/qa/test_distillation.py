@@ -4,12 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from qa.distillation import TeacherTargets, distillation_loss, project, project_rows, window_span
+from qa.distillation import TeacherTargets, distillation_loss, project_rows, window_span
 from qa.training import Trainer
 
 from .test_training import config
 
 pytestmark = pytest.mark.usefixtures("private_cache")  # targets and features stay out of ~/.cache/qa
+
+
+def project(probs, chars, student):
+    """One window through `project_rows`."""
+    return project_rows(np.asarray(probs)[None], np.asarray(chars)[None], student[None])[0]
 
 
 def test_projection_moves_mass_by_character_offsets():
