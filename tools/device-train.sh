@@ -140,7 +140,7 @@ train() {  # on the GPU machine, in the repository's copy there
     export PYTHONPATH=/tmp/site:$PWD HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
     local device=cuda
     [ -n "${REHEARSE:-}" ] && device=cpu
-    local out
+    local out returned=""  # returned: what goes back besides the reader's files, when not its weights
     out=$(result "$what")
     local -a recipe=(--train "$x/data/squad-v1.1-train.json" "$x/data/squad-v2.0-dev.train.json"
         --validate "$x/data/squad-v1.1-dev-open.json" "$x/data/squad-v2.0-dev.holdout.json"
@@ -157,25 +157,21 @@ train() {  # on the GPU machine, in the repository's copy there
             local made
             made=$(grep -o '"teacher_targets": "[^"]*"' "$x/train.log" | tail -1 | cut -d'"' -f4)
             [ -n "$made" ] && [ -f "$made" ] || { echo "targets not finished: run train $what again"; exit 3; }
-            pack_teacher "$out" "$made" "$x/out"
-            cp "$x/out/meta.tgz" "$x/out/sum.txt" "$x"/out/w.0[0-3] "${OUT:?}/"
-            ls "$x/out"
-            return ;;
+            returned=$(teacher_and_targets "$out" "$made") ;;
         student)
             if [ -f "$x/targets.npz" ]; then student+=(--teacher-targets "$x/targets.npz")
             else student+=(--teacher "$x/teacher"); fi
-            run_until "$deadline" "${student[@]}" ;;
+            run_until "$deadline" "${student[@]}"
+            [ -f "$READERS/minilm-distilled/training.json" ] || { echo "not finished: run train $what again"; exit 3; }
+            "$(py)" -m qa.cli average-readers "$READERS/minilm-distilled" "$CACHE/runs/minilm-distilled/epoch-3" \
+                --out "$out"
+            cp "$READERS/minilm-distilled/training.json" "$out/student-training.json"
+            pack_for_return "$(result final)" "$x/final" ;;
     esac
-    if [ "$what" = student ]; then
-        [ -f "$READERS/minilm-distilled/training.json" ] || { echo "not finished: run train $what again"; exit 3; }
-        "$(py)" -m qa.cli average-readers "$READERS/minilm-distilled" "$CACHE/runs/minilm-distilled/epoch-3" \
-            --out "$out"
-        cp "$READERS/minilm-distilled/training.json" "$out/student-training.json"
-        pack_for_return "$(result final)" "$x/final"
-    fi
     [ -f "$out/training.json" ] || { echo "not finished: run train $what again"; exit 3; }
-    pack_for_return "$out" "$x/out"
+    pack_for_return "$out" "$x/out" "$returned"
     cp "$x/out/meta.tgz" "$x/out/sum.txt" "$x"/out/w.0[0-3] "${OUT:?}/"
+    ls "$x/out"  # the parts left for the next calls
 }
 
 py() {  # the machine's Python there; this venv's in a rehearsal here
@@ -193,23 +189,22 @@ run_until() {  # qa train-reader until the deadline; the tqdm lines stay in trai
     set -e
 }
 
-pack_teacher() {  # the teacher (int8 rows) and its targets as meta.tgz, sum.txt and w.NN
+teacher_and_targets() {  # one tar of the teacher (int8 rows) and its targets (xz), to return; prints its path
     local x=$X
-    rm -rf "$3" "$x/pack" && mkdir -p "$3" "$x/pack"
-    (cd "$1" && tar czf "$3/meta.tgz" --exclude=model.safetensors . -C "$x" train.log)
-    "$(py)" tools/weights_int8.py pack "$1/model.safetensors" "$x/pack/packed.safetensors"
+    rm -rf "$x/pack" && mkdir -p "$x/pack"
+    "$(py)" tools/weights_int8.py pack "$1/model.safetensors" "$x/pack/packed.safetensors" >&2
     xz -T0 -3 -c "$2" > "$x/pack/targets.npz.xz"
     tar cf "$x/pack.tar" -C "$x/pack" . && rm -rf "$x/pack"
-    (cd "$3" && split -b 15M -d -a 2 "$x/pack.tar" w. && (cd "$x" && sha256sum pack.tar) > sum.txt)
-    rm "$x/pack.tar"
+    echo "$x/pack.tar"
 }
 
-pack_for_return() {  # a reader directory as meta.tgz (all but the weights, and the log), sum.txt and w.NN
-    local x=$X
+pack_for_return() {  # a reader directory as meta.tgz (all but the weights, and the log), sum.txt and w.NN: the
+    # parts of its weights, or of the file named third
+    local x=$X file=${3:-$1/model.safetensors}
     rm -rf "$2" && mkdir -p "$2"
     (cd "$1" && tar czf "$2/meta.tgz" --exclude=model.safetensors . -C "$x" train.log)
     # 15 MiB parts: four of them (60 MiB) a call stay under the 64 MiB that a call returns
-    (cd "$2" && split -b 15M -d -a 2 "$1/model.safetensors" w. && (cd "$1" && sha256sum model.safetensors) > sum.txt)
+    (cd "$2" && split -b 15M -d -a 2 "$file" w. && (cd "$(dirname "$file")" && sha256sum "$(basename "$file")") > sum.txt)
 }
 
 unpack() {  # here: the returned parts, from every call's folder, joined and checked
