@@ -31,8 +31,10 @@ browser:
 	fi
 
 # The tests start with the linters: ruff, and mypy over index/ qa/ api/ bench/ (settings in pyproject.toml).
+# Two pytest workers (pytest-xdist): on 2 cores the suite took 9 min 31 s and 10 min 51 s against 12 min 47 s in one process
+# (2026-12-04, beside a training run at nice 19); a worker that finds no test left takes one from the other.
 test: lint browser
-	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -n 2 --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
