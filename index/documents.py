@@ -7,18 +7,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.formats import SUFFIXES, UnreadableDocument, extract_text
+
 # Our seed articles open with " date YYYY-MM-DD " before the first sentence: metadata, not prose.
 _DATE_PREFIX = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
-DOCUMENT_SUFFIXES = (".txt", ".md")
 
 
 class DocumentError(ValueError):
-    """A document cannot be read as UTF-8 text."""
+    """A document cannot be read: a missing path, an unreadable file, two files of one name."""
 
 
 @dataclass(frozen=True)
 class Document:
-    """A text file: `text` is its whole content; the body (what is indexed) starts at `body_start`."""
+    """A document file: `text` is all its text (index.formats); the body (what is indexed) starts at `body_start`."""
 
     id: str
     path: Path
@@ -33,11 +34,11 @@ class Document:
 
 
 def parse_document(doc_id: str, path: Path, raw: bytes) -> Document:
-    """Decode a document and pull a leading date line out as metadata."""
+    """Read a document's text (by its suffix) and pull a leading date line out as metadata."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        text = extract_text(path.suffix, raw)
+    except UnreadableDocument as exc:
+        raise DocumentError(f"{path}: {exc}") from exc
     match = _DATE_PREFIX.match(text)
     return Document(
         id=doc_id,
@@ -50,17 +51,17 @@ def parse_document(doc_id: str, path: Path, raw: bytes) -> Document:
 
 
 def find_document_files(paths: list[Path]) -> list[Path]:
-    """The document files named, with directories expanded to their .txt/.md files (sorted)."""
+    """The document files named, with directories expanded to the files of an indexed format (sorted)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES))
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
         elif path.is_file():
             files.append(path)
         else:
             raise DocumentError(f"{path}: no such file or directory")
     if not files:
-        raise DocumentError(f"no .txt or .md documents under {', '.join(map(str, paths))}")
+        raise DocumentError(f"no documents ({', '.join(SUFFIXES)}) under {', '.join(map(str, paths))}")
     return files
 
 

@@ -30,7 +30,7 @@ def test_non_utf8_document_is_a_clear_error(tmp_path):
 def test_missing_path_and_empty_folder_are_errors(tmp_path):
     with pytest.raises(DocumentError, match="no such file"):
         load_documents([tmp_path / "nope"])
-    with pytest.raises(DocumentError, match=r"no \.txt or \.md"):
+    with pytest.raises(DocumentError, match=r"no documents \(\.txt, \.md, \.html"):
         load_documents([tmp_path])
 
 

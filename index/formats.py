@@ -1,0 +1,89 @@
+"""The text of a document file: plain text and Markdown as written, HTML as rendered, PDF from its text layer.
+
+The extracted text is what gets indexed and quoted: passage and answer offsets point into it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+TEXT_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
+class UnreadableDocument(ValueError):
+    """A file whose text cannot be read: not UTF-8, a broken or encrypted PDF, a PDF without a text layer."""
+
+
+def extract_text(suffix: str, raw: bytes) -> str:
+    """The text of a file's bytes, by its suffix; any suffix that is neither HTML nor PDF is read as UTF-8 text."""
+    suffix = suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return html_text(raw)
+    if suffix in PDF_SUFFIXES:
+        return pdf_text(raw)
+    return utf8_text(raw)
+
+
+def utf8_text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableDocument(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}); indexed formats: {', '.join(SUFFIXES)}"
+        ) from exc
+
+
+def html_text(raw: bytes) -> str:
+    """The page as a browser would lay it out in plain text (inscriptis), without scripts, styles or markup."""
+    from inscriptis import get_text
+
+    return tidy(get_text(decode_html(raw)))
+
+
+def decode_html(raw: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), else the charset the page declares in a <meta> tag."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        declared = _DECLARED_CHARSET.search(raw[:4096])
+        if declared is None:
+            raise UnreadableDocument(
+                f"HTML that is not UTF-8 and declares no charset ({exc.reason} at byte {exc.start})"
+            ) from exc
+        charset = declared.group(1).decode("ascii")
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError) as inner:
+            raise UnreadableDocument(f"HTML that does not decode as its declared charset {charset}") from inner
+
+
+def pdf_text(raw: bytes) -> str:
+    """The PDF's text layer (pypdf), a page per paragraph: a line break inside a page becomes a space."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocument("an encrypted PDF: decrypt it first")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except UnreadableDocument:
+        raise
+    except Exception as exc:  # a damaged file makes pypdf raise many kinds; the message says which
+        raise UnreadableDocument(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    text = "\n\n".join(" ".join(line.strip() for line in page.splitlines() if line.strip()) for page in pages)
+    if not text.strip():
+        raise UnreadableDocument(f"a PDF of {len(pages)} page(s) without a text layer (scanned?): OCR it first")
+    return tidy(text)
+
+
+def tidy(text: str) -> str:
+    """Trailing spaces off each line and runs of blank lines down to one: the paragraphs stay apart."""
+    lines = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", lines).strip("\n") + "\n"
