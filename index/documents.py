@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.formats import SUFFIXES, UnreadableDocument, extract_text
+
+logger = logging.getLogger(__name__)
 
 # Our seed articles open with " date YYYY-MM-DD " before the first sentence: metadata, not prose.
 _DATE_PREFIX = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
@@ -55,7 +59,9 @@ def find_document_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not hidden(p.relative_to(path)))
+            files.extend(p for p in found if p.suffix.lower() in SUFFIXES)
+            log_skipped([p for p in found if p.suffix.lower() not in SUFFIXES], path)
         elif path.is_file():
             files.append(path)
         else:
@@ -63,6 +69,19 @@ def find_document_files(paths: list[Path]) -> list[Path]:
     if not files:
         raise DocumentError(f"no documents ({', '.join(SUFFIXES)}) under {', '.join(map(str, paths))}")
     return files
+
+
+def hidden(relative: Path) -> bool:
+    """A dot file, or a file inside a dot folder (.git, editors' swap files): never a document."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def log_skipped(skipped: list[Path], folder: Path) -> None:
+    """Say which files of a folder are not indexed, by suffix, so that a missing document is not a mystery."""
+    if skipped:
+        kinds = Counter(p.suffix.lower() or "(no suffix)" for p in skipped)
+        listed = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common())
+        logger.info("%s: skipped %d file(s) not in an indexed format: %s", folder, len(skipped), listed)
 
 
 def load_documents(paths: list[Path]) -> list[Document]:

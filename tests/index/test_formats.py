@@ -116,3 +116,13 @@ def test_a_pdf_locked_by_a_password_is_refused_and_one_only_restricted_is_read()
     with pytest.raises(UnreadableDocument, match="encrypted PDF"):
         extract_text(".pdf", encrypted(pdf, "secret"))
     assert extract_text(".pdf", encrypted(pdf, "")) == "Words behind a lock.\n"  # opens without a password
+
+
+def test_files_of_other_formats_in_a_folder_are_skipped_and_said_so(tmp_path, caplog):
+    (tmp_path / "a.txt").write_text("Kept.")
+    (tmp_path / ".git").mkdir()
+    for name in ("b.docx", "c.docx", "d.png", ".hidden.txt", ".git/HEAD", ".git/notes.txt"):
+        (tmp_path / name).write_bytes(b"\x00")
+    with caplog.at_level("INFO", logger="index.documents"):
+        assert [d.id for d in load_documents([tmp_path])] == ["a.txt"]
+    assert "skipped 3 file(s) not in an indexed format: 2 .docx, 1 .png" in caplog.text
