@@ -1,4 +1,5 @@
-"""The text of a document file: plain text and Markdown as written, HTML as rendered, PDF from its text layer.
+"""The text of a document file: plain text and Markdown as written, HTML as rendered, PDF from its text layer,
+Word (.docx) paragraph by paragraph.
 
 The extracted text is what gets indexed and quoted: passage and answer offsets point into it.
 """
@@ -7,27 +8,35 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
 TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
-SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+WORD_SUFFIXES = (".docx",)
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + WORD_SUFFIXES
 
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
 class UnreadableDocument(ValueError):
-    """A file whose text cannot be read: not UTF-8, a broken or encrypted PDF, a PDF without a text layer."""
+    """A file whose text cannot be read: not UTF-8, a broken or encrypted file, a PDF without a text layer."""
 
 
 def extract_text(suffix: str, raw: bytes) -> str:
-    """The text of a file's bytes, by its suffix; any suffix that is neither HTML nor PDF is read as UTF-8 text."""
+    """The text of a file's bytes, by its suffix; any suffix not HTML, PDF or Word is read as UTF-8 text."""
     suffix = suffix.lower()
     if suffix in HTML_SUFFIXES:
         return html_text(raw)
     if suffix in PDF_SUFFIXES:
         return pdf_text(raw)
+    if suffix in WORD_SUFFIXES:
+        return docx_text(raw)
     return utf8_text(raw)
 
 
@@ -81,6 +90,34 @@ def pdf_text(raw: bytes) -> str:
     if not text.strip():
         raise UnreadableDocument(f"a PDF of {len(pages)} page(s) without a text layer (scanned?): OCR it first")
     return tidy(text)
+
+
+def docx_text(raw: bytes) -> str:
+    """A Word document's paragraphs and tables in their order (python-docx), a blank line between blocks."""
+    import docx
+
+    try:
+        blocks = [block_text(block) for block in docx.Document(io.BytesIO(raw)).iter_inner_content()]
+    except Exception as exc:  # not a zip, not Word's XML inside: python-docx raises many kinds
+        raise UnreadableDocument(f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
+    return tidy("\n\n".join(block for block in blocks if block.strip()))
+
+
+def block_text(block: Paragraph | Table) -> str:
+    """A paragraph's text, or a table's rows one per line, cells two spaces apart (a merged cell once)."""
+    from docx.table import Table
+
+    if not isinstance(block, Table):
+        return block.text
+    rows = []
+    for row in block.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) not in seen:
+                seen.add(id(cell._tc))
+                cells.append(cell.text.strip())
+        rows.append("  ".join(cells))
+    return "\n".join(rows)
 
 
 def tidy(text: str) -> str:

@@ -78,13 +78,14 @@ def test_a_folder_of_mixed_formats_is_indexed_and_offsets_point_into_the_extract
     (tmp_path / "page.html").write_bytes(PAGE)
     (tmp_path / "report.pdf").write_bytes(make_pdf([["The memorandum was signed in London.", "It runs to 2020."]]))
     (tmp_path / SEED.name).write_bytes(SEED.read_bytes())
+    (tmp_path / "facts.docx").write_bytes(word_document())
     (tmp_path / "picture.png").write_bytes(b"\x89PNG not a document")
     documents = load_documents([tmp_path])
-    assert [d.id for d in documents] == ["page.html", "report.pdf", SEED.name]
+    assert [d.id for d in documents] == ["facts.docx", "page.html", "report.pdf", SEED.name]
     for document in documents:
         for passage in chunk_document(document, 15, 1):
             assert document.text[passage.start : passage.end] == passage.text
-    pdf = documents[1]
+    pdf = documents[2]
     assert "signed in London" in pdf.text and pdf.path.suffix == ".pdf" and len(pdf.checksum) == 64
 
 
@@ -97,8 +98,8 @@ def test_a_broken_file_is_named_in_the_error(tmp_path):
 
 def test_a_file_named_alone_is_read_as_text_whatever_its_suffix():
     assert parse_document("notes.rst", Path("notes.rst"), b"Plain words.").text == "Plain words."
-    with pytest.raises(DocumentError, match=r"doc\.docx: not UTF-8 text .* indexed formats: \.txt, \.md"):
-        parse_document("doc.docx", Path("doc.docx"), b"PK\x03\x04\xff\xfe")
+    with pytest.raises(DocumentError, match=r"doc\.odt: not UTF-8 text .* indexed formats: \.txt, \.md"):
+        parse_document("doc.odt", Path("doc.odt"), b"PK\x03\x04\xff\xfe")
 
 
 def encrypted(pdf: bytes, user_password: str) -> bytes:
@@ -121,8 +122,38 @@ def test_a_pdf_locked_by_a_password_is_refused_and_one_only_restricted_is_read()
 def test_files_of_other_formats_in_a_folder_are_skipped_and_said_so(tmp_path, caplog):
     (tmp_path / "a.txt").write_text("Kept.")
     (tmp_path / ".git").mkdir()
-    for name in ("b.docx", "c.docx", "d.png", ".hidden.txt", ".git/HEAD", ".git/notes.txt"):
+    for name in ("b.odt", "c.odt", "d.png", ".hidden.txt", ".git/HEAD", ".git/notes.txt"):
         (tmp_path / name).write_bytes(b"\x00")
     with caplog.at_level("INFO", logger="index.documents"):
         assert [d.id for d in load_documents([tmp_path])] == ["a.txt"]
-    assert "skipped 3 file(s) not in an indexed format: 2 .docx, 1 .png" in caplog.text
+    assert "skipped 3 file(s) not in an indexed format: 2 .odt, 1 .png" in caplog.text
+
+
+def word_document() -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Acme facts", 1)
+    document.add_paragraph("Acme was founded in 1987 by Jane Doe.")
+    document.add_paragraph("   ")
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Merged head"
+    table.cell(0, 2).text = "Year"
+    for column, words in enumerate(("Staff", "450", "2018")):
+        table.cell(1, column).text = words
+    document.add_paragraph("After the table.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_word_paragraphs_and_tables_in_their_order():
+    text = extract_text(".docx", word_document())
+    table = "Merged head  Year\nStaff  450  2018"
+    assert text == f"Acme facts\n\nAcme was founded in 1987 by Jane Doe.\n\n{table}\n\nAfter the table.\n"
+
+
+@pytest.mark.parametrize("raw", [b"not a zip", make_pdf([["a PDF named .docx"]])])
+def test_unreadable_word_documents_are_clear_errors(raw):
+    with pytest.raises(UnreadableDocument, match="not a readable Word document"):
+        extract_text(".docx", raw)

@@ -29,7 +29,7 @@ def test_calibration_pairs_passages_with_sentences_standing_in_for_questions():
 
 
 def test_calibration_needs_text(tmp_path):
-    with pytest.raises(ValueError, match=r"no documents \(\.txt, \.md, \.html, \.htm, \.pdf\) under"):
+    with pytest.raises(ValueError, match=r"no documents \(\.txt, \.md, \.html, \.htm, \.pdf, \.docx\) under"):
         calibration_from([tmp_path])
 
 
