@@ -41,6 +41,7 @@ def extract_text(suffix: str, raw: bytes) -> str:
 
 
 def utf8_text(raw: bytes) -> str:
+    """Text and Markdown exactly as written: offsets into it are offsets into the file's characters."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
