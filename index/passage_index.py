@@ -37,6 +37,23 @@ FORMAT = 1
 MANIFEST, PASSAGES, VECTORS, CURRENT = "manifest.json", "passages.jsonl", "vectors.faiss", "CURRENT"
 
 
+EMBED_STEP = 1024  # passages a progress step: large enough to sort by length within, small enough to show motion
+
+
+def embed_passages(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """The passages' vectors, with a progress bar on a terminal when there are more than one step's worth."""
+    if len(texts) <= EMBED_STEP:
+        return embedder.embed(texts)
+    from tqdm import tqdm
+
+    vectors = []
+    with tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=None) as bar:
+        for lo in range(0, len(texts), EMBED_STEP):
+            vectors.append(embedder.embed(texts[lo : lo + EMBED_STEP]))
+            bar.update(len(vectors[-1]))
+    return np.concatenate(vectors)
+
+
 class IndexError_(RuntimeError):
     """Base for index problems; messages say what to run."""
 
@@ -98,7 +115,7 @@ class PassageIndex:
             passages.extend(chunks)
         store = VectorStore(embedder.dimension)
         if passages:
-            store.add(embedder.embed([p.text for p in passages]))
+            store.add(embed_passages(embedder, [p.text for p in passages]))
         manifest = {
             "format": FORMAT,
             "embedding_model": embedder.name,

@@ -124,3 +124,16 @@ def test_a_blank_document_is_indexed_as_nothing_and_said_so(seed_copy, fake_embe
     report = build(seed_copy, fake_embedder, tmp_path / "index")
     assert {p.document for p in report.index.passages} == {SEED.name}
     assert "blank.txt has no text to index" in caplog.text
+
+
+def test_many_passages_are_embedded_in_steps_in_their_order(fake_embedder, monkeypatch):
+    import index.passage_index as passage_index
+
+    sizes = []
+    real_embed = fake_embedder.embed
+    monkeypatch.setattr(fake_embedder, "embed", lambda texts: sizes.append(len(texts)) or real_embed(texts))
+    monkeypatch.setattr(passage_index, "EMBED_STEP", 4)
+    texts = [f"passage number {i} about topic {i % 3}" for i in range(10)]
+    vectors = passage_index.embed_passages(fake_embedder, texts)
+    assert sizes == [4, 4, 2]
+    np.testing.assert_array_equal(vectors, real_embed(texts))
