@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ import numpy as np
 from index.chunking import Passage, chunk_document
 from index.documents import Document, file_sha256
 from index.embedding import Embedder
+from index.lexical import FUSION_DEPTH, LexicalIndex, reciprocal_rank_fusion
 from index.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,17 @@ class PassageIndex:
 
     def search(self, query_vector: np.ndarray, k: int) -> list[SearchHit]:
         return [SearchHit(self.passages[row], score) for row, score in self.store.search(query_vector, k)]
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over the passages, built in memory on first use (0.14 s for 1,603 passages)."""
+        return LexicalIndex([p.text for p in self.passages])
+
+    def search_hybrid(self, question: str, query_vector: np.ndarray, k: int) -> list[Passage]:
+        """The k best passages by the embedding search and BM25 together (reciprocal rank fusion)."""
+        dense = [row for row, _ in self.store.search(query_vector, FUSION_DEPTH)]
+        rows = reciprocal_rank_fusion([dense, self.lexical.search(question, FUSION_DEPTH)], k)
+        return [self.passages[row] for row in rows]
 
     # --- building ----------------------------------------------------------------------------
     @classmethod

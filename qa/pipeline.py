@@ -57,6 +57,8 @@ class Answerer:
             settings.threads,
         )
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
+        if settings.retrieval == "hybrid":
+            _ = index.lexical  # built at start-up, not by the first question
         return cls(settings, embedder, index, reader)
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
@@ -64,7 +66,10 @@ class Answerer:
 
     def retrieve_batch(self, questions: Sequence[str], top_ks: Sequence[int]) -> list[list[Passage]]:
         vectors = self.embedder.embed(list(questions))
-        return [[hit.passage for hit in self.index.search(v, k)] for v, k in zip(vectors, top_ks, strict=True)]
+        if self.settings.retrieval == "dense":
+            return [[hit.passage for hit in self.index.search(v, k)] for v, k in zip(vectors, top_ks, strict=True)]
+        asked = zip(questions, vectors, top_ks, strict=True)
+        return [self.index.search_hybrid(question, v, k) for question, v, k in asked]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """The best answer to `question` from the top-k passages, or a null answer."""
