@@ -80,13 +80,12 @@ def pdf_text(raw: bytes) -> str:
 
     try:
         reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise UnreadableDocument("an encrypted PDF: decrypt it first")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except UnreadableDocument:
-        raise
+        locked = reader.is_encrypted and not reader.decrypt("")
+        pages = [] if locked else [page.extract_text() or "" for page in reader.pages]
     except Exception as exc:  # a damaged file makes pypdf raise many kinds; the message says which
         raise UnreadableDocument(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    if locked:
+        raise UnreadableDocument("an encrypted PDF: decrypt it first")
     text = "\n\n".join(" ".join(line.strip() for line in page.splitlines() if line.strip()) for page in pages)
     if not text.strip():
         raise UnreadableDocument(f"a PDF of {len(pages)} page(s) without a text layer (scanned?): OCR it first")

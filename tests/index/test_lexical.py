@@ -38,11 +38,16 @@ class SameVector:
         return np.tile(np.eye(1, self.dimension, dtype=np.float32), (len(texts), 1))
 
 
-def test_hybrid_search_finds_the_keyword_match_the_embedding_search_misses():
+def same_vector_index() -> tuple[list[Passage], PassageIndex]:
+    """TEXTS as one document's passages, indexed by an embedder that cannot tell them apart."""
     passages = [Passage("d.txt", i, text, 0, len(text)) for i, text in enumerate(TEXTS)]
     store = VectorStore(SameVector.dimension)
     store.add(SameVector().embed(TEXTS))
-    index = PassageIndex(passages, store, {"documents": {}})
+    return passages, PassageIndex(passages, store, {"documents": {}})
+
+
+def test_hybrid_search_finds_the_keyword_match_the_embedding_search_misses():
+    passages, index = same_vector_index()
     question = "Who is Lau Seng Yee?"
     vector = SameVector().embed([question])[0]
     assert passages[2] not in [hit.passage for hit in index.search(vector, 1)]
@@ -54,10 +59,7 @@ def test_the_pipeline_retrieves_by_the_configured_method():
     from qa.pipeline import Answerer
     from qa.settings import Settings
 
-    passages = [Passage("d.txt", i, text, 0, len(text)) for i, text in enumerate(TEXTS)]
-    store = VectorStore(SameVector.dimension)
-    store.add(SameVector().embed(TEXTS))
-    index = PassageIndex(passages, store, {"documents": {}})
+    passages, index = same_vector_index()
     question = "Who is Lau Seng Yee?"
 
     def top(retrieval: str) -> Passage:
