@@ -29,10 +29,15 @@ def file_name(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_") + ".txt"
 
 
+def unseen_articles(squad: Path, exclude_seen: list[Path]) -> list[dict[str, Any]]:
+    """The articles of `squad` whose titles no file of `exclude_seen` holds."""
+    seen = {a.get("title") for path in exclude_seen for a in read_squad_json(path)["data"]}
+    return [a for a in read_squad_json(squad)["data"] if a.get("title") not in seen]
+
+
 def write_corpus(squad: Path, out: Path, exclude_seen: list[Path]) -> dict[str, int]:
     """Write the articles of `squad` not named in `exclude_seen` to `out`; returns what was written."""
-    seen = {a.get("title") for path in exclude_seen for a in read_squad_json(path)["data"]}
-    articles = [a for a in read_squad_json(squad)["data"] if a.get("title") not in seen]
+    articles = unseen_articles(squad, exclude_seen)
     documents = out / "documents"
     documents.mkdir(parents=True, exist_ok=True)
     for article in articles:

@@ -28,6 +28,19 @@ def load_embedder(settings: Settings) -> Embedder:
     )
 
 
+def load_reader(settings: Settings) -> Reader:
+    """The configured reader, at the configured precision and on the configured backend."""
+    return Reader(
+        settings.reader_model,
+        settings.reader_max_length,
+        settings.reader_stride,
+        settings.max_answer_tokens,
+        settings.reader_precision,
+        settings.reader_backend,
+        settings.threads,
+    )
+
+
 def _candidate(span: Span) -> Candidate:
     return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
 
@@ -47,15 +60,7 @@ class Answerer:
         if settings.threads:
             torch.set_num_threads(settings.threads)
         embedder = load_embedder(settings)
-        reader = Reader(
-            settings.reader_model,
-            settings.reader_max_length,
-            settings.reader_stride,
-            settings.max_answer_tokens,
-            settings.reader_precision,
-            settings.reader_backend,
-            settings.threads,
-        )
+        reader = load_reader(settings)
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         if settings.retrieval == "hybrid":
             _ = index.lexical  # built at start-up, not by the first question

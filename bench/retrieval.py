@@ -1,0 +1,134 @@
+"""Dense against hybrid retrieval through the whole pipeline, over SQuAD articles taken as documents.
+
+    python -m bench.retrieval ../shared/data/squad/squad-v1.1-dev-open.json \\
+        --exclude-seen ~/.cache/qa/data/squad-v2.0-dev.train.json --layout article corpus
+
+Two layouts: `article` gives every article an index of its own and asks it only its own questions (the case of
+one document, like the seed article, but with dozens of passages); `corpus` puts all the articles into one index
+(many documents, as `bench.corpus` + `qa eval` do). Each index is built once, in memory, with the project's
+settings (chunking, embedding model, reader, top-k, `QA_*` variables), and every question goes through the
+pipeline once per retrieval mode, so the modes see the very same passages and reader. Figures are `qa eval`'s.
+The 20 held-out SQuAD v1.1 articles (5,373 questions) take about 25 minutes per layout on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from bench.corpus import article_text, file_name, unseen_articles
+from index.building import chunking_of
+from index.documents import Document, parse_document
+from index.embedding import Embedder
+from index.passage_index import PassageIndex
+from qa.evaluation import GoldQuestion, Outcome, Summary, local_asker, run_gold, summarize
+from qa.pipeline import Answerer, load_embedder, load_reader
+from qa.reader import Reader
+from qa.settings import Settings
+from qa.squad import examples_from_squad
+
+LAYOUTS = ("article", "corpus")
+MODES: tuple[str, ...] = get_args(Settings.model_fields["retrieval"].annotation)
+COLUMNS = (
+    ("layout", "layout"),
+    ("retrieval", "retrieval"),
+    ("indexes", "indexes"),
+    ("passages", "passages"),
+    ("questions", "questions"),
+    ("recall@k", "recall_at_k"),
+    ("EM", "exact_match"),
+    ("F1", "f1"),
+    ("wrong abstentions", "wrong_abstentions"),
+    ("unanswerable abstained", "abstained_unanswerable"),
+    ("p50 ms", "p50_ms"),
+)
+
+
+def article_document(article: dict[str, Any]) -> Document:
+    """The article as the text file `bench.corpus` would write for it."""
+    name = file_name(article["title"])
+    return parse_document(name, Path(name), article_text(article).encode("utf-8"))
+
+
+def article_gold(article: dict[str, Any]) -> list[GoldQuestion]:
+    return [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad({"data": [article]})]
+
+
+def compare_layout(
+    articles: list[dict[str, Any]],
+    layout: str,
+    modes: list[str],
+    settings: Settings,
+    embedder: Embedder,
+    reader: Reader,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """One row per retrieval mode: `qa eval`'s figures over every question of `articles` laid out as `layout`."""
+    groups = [[a] for a in articles] if layout == "article" else [articles]
+    outcomes: dict[str, list[Outcome]] = {mode: [] for mode in modes}
+    passages = 0
+    total = len(modes) * sum(len(article_gold(a)) for a in articles)
+    with tqdm(total=total, desc=f"{layout} layout", unit="q", disable=not progress) as bar:
+        for group in groups:
+            index = PassageIndex.build([article_document(a) for a in group], embedder, chunking_of(settings))
+            passages += len(index.passages)
+            gold = [question for article in group for question in article_gold(article)]
+            for mode in modes:
+                answerer = Answerer(settings.model_copy(update={"retrieval": mode}), embedder, index, reader)
+                outcomes[mode].extend(run_gold(gold, local_asker(answerer, None), progress=False))
+                bar.update(len(gold))
+    return [row(layout, mode, len(groups), passages, summarize(outcomes[mode], settings.top_k)) for mode in modes]
+
+
+def row(layout: str, mode: str, indexes: int, passages: int, summary: Summary) -> dict[str, Any]:
+    figures = {key: getattr(summary, key) for _, key in COLUMNS if hasattr(summary, key)}
+    return {"layout": layout, "retrieval": mode, "indexes": indexes, "passages": passages} | figures
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| " + " | ".join(title for title, _ in COLUMNS) + " |",
+        "| " + " | ".join("---" if key in ("layout", "retrieval") else "---:" for _, key in COLUMNS) + " |",
+    ]
+    lines += ["| " + " | ".join(str(r[key]) for _, key in COLUMNS) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.retrieval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("squad", type=Path, help="SQuAD JSON whose articles are the documents")
+    parser.add_argument("--exclude-seen", type=Path, nargs="*", default=[], help="leave out the articles of these")
+    parser.add_argument("--layout", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
+    parser.add_argument("--retrieval", nargs="+", choices=MODES, default=list(MODES), help="modes to compare")
+    parser.add_argument("--top-k", type=int, help="passages read per question (default: QA_TOP_K)")
+    parser.add_argument("--limit", type=int, help="only the first N articles")
+    parser.add_argument("--reader", help="reader model directory or hub id (default: QA_READER_MODEL)")
+    args = parser.parse_args(argv)
+
+    overrides = {"top_k": args.top_k, "reader_model": args.reader}
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        parser.error(str(exc))
+    articles = unseen_articles(args.squad, args.exclude_seen)[: args.limit]
+    if not articles:
+        parser.error(f"no articles left in {args.squad}")
+    embedder, reader = load_embedder(settings), load_reader(settings)
+    rows = [
+        r
+        for layout in args.layout
+        for r in compare_layout(articles, layout, args.retrieval, settings, embedder, reader)
+    ]
+    print(f"{len(articles)} articles, top-{settings.top_k}, reader {settings.reader_model}\n")
+    print(table(rows))
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
