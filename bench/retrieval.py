@@ -27,7 +27,7 @@ from index.documents import Document, parse_document
 from index.embedding import Embedder
 from index.passage_index import PassageIndex
 from qa.evaluation import GoldQuestion, Outcome, Summary, local_asker, run_gold, summarize
-from qa.pipeline import Answerer, load_embedder, load_reader
+from qa.pipeline import Answerer, load_models
 from qa.reader import Reader
 from qa.settings import Settings
 from qa.squad import examples_from_squad
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = unseen_articles(args.squad, args.exclude_seen)[: args.limit]
     if not articles:
         parser.error(f"no articles left in {args.squad}")
-    embedder, reader = load_embedder(settings), load_reader(settings)
+    embedder, reader = load_models(settings)
     rows = [
         r
         for layout in args.layout

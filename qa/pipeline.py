@@ -41,6 +41,13 @@ def load_reader(settings: Settings) -> Reader:
     )
 
 
+def load_models(settings: Settings) -> tuple[Embedder, Reader]:
+    """The embedder and the reader, on `settings.threads` CPU threads when set."""
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    return load_embedder(settings), load_reader(settings)
+
+
 def _candidate(span: Span) -> Candidate:
     return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
 
@@ -57,10 +64,7 @@ class Answerer:
     @classmethod
     def load(cls, settings: Settings) -> Answerer:
         """Load the models, then the index (rebuilt first when missing or out of date)."""
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
-        embedder = load_embedder(settings)
-        reader = load_reader(settings)
+        embedder, reader = load_models(settings)
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
         if settings.retrieval == "hybrid":
             _ = index.lexical  # built at start-up, not by the first question
