@@ -69,20 +69,25 @@ def compare_layout(
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per retrieval mode: `qa eval`'s figures over every question of `articles` laid out as `layout`."""
-    groups = [[a] for a in articles] if layout == "article" else [articles]
+    golds = [article_gold(a) for a in articles]
+    groups = (
+        [([a], g) for a, g in zip(articles, golds, strict=True)]
+        if layout == "article"
+        else [(articles, [question for gold in golds for question in gold])]
+    )
     outcomes: dict[str, list[Outcome]] = {mode: [] for mode in modes}
     passages = 0
-    total = len(modes) * sum(len(article_gold(a)) for a in articles)
-    with tqdm(total=total, desc=f"{layout} layout", unit="q", disable=not progress) as bar:
-        for group in groups:
+    with tqdm(total=len(modes) * sum(map(len, golds)), desc=f"{layout} layout", unit="q", disable=not progress) as bar:
+        for group, gold in groups:
             index = PassageIndex.build([article_document(a) for a in group], embedder, chunking_of(settings))
             passages += len(index.passages)
-            gold = [question for article in group for question in article_gold(article)]
             for mode in modes:
-                answerer = Answerer(settings.model_copy(update={"retrieval": mode}), embedder, index, reader)
+                ask = local_asker(
+                    Answerer(settings.model_copy(update={"retrieval": mode}), embedder, index, reader), None
+                )
                 for first in range(0, len(gold), 32):  # the bar moves every 32 questions, also with one big index
                     chunk = gold[first : first + 32]
-                    outcomes[mode].extend(run_gold(chunk, local_asker(answerer, None), progress=False))
+                    outcomes[mode].extend(run_gold(chunk, ask, progress=False))
                     bar.update(len(chunk))
     return [row(layout, mode, len(groups), passages, summarize(outcomes[mode], settings.top_k)) for mode in modes]
 

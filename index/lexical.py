@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import bm25s
-import numpy as np
 
 # candidates each ranking contributes to the fusion; the constant of reciprocal rank fusion (Cormack et al. 2009)
 FUSION_DEPTH = 50
@@ -41,6 +40,4 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int, constant: 
     for ranking in rankings:
         for rank, row in enumerate(ranking, start=1):
             scores[row] = scores.get(row, 0.0) + 1.0 / (constant + rank)
-    order = np.argsort([-s for s in scores.values()], kind="stable")
-    rows = list(scores)
-    return [rows[i] for i in order[:k]]
+    return sorted(scores, key=lambda row: -scores[row])[:k]  # sorted is stable: ties keep first-seen order
