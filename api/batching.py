@@ -1,8 +1,8 @@
 """Questions that arrive while the reader is busy wait together and are answered in one batch.
 
 One client sees no change: its question is read alone, at once. Under load, the questions that queued
-during a pass go into the next pass together (one embedding call, one reader pass), which keeps both cores
-busier than one small pass per question.
+during a pass go into the next pass together (one embedding call, one reader pass over their top passages and one over
+the rest where needed: `Answerer.read`), which keeps both cores busier than small passes per question.
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ def distinct_spans(spans: list[Span]) -> list[Span]:
     return kept
 
 
+def ranked(spans: list[Span]) -> list[Span]:
+    """Best first, each document span and text once."""
+    return distinct_spans(sorted(spans, key=lambda s: s.score, reverse=True))
+
+
 def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
     where = (
         f"the directory {model} does not hold a model"
@@ -132,4 +137,4 @@ class Reader:
             for cand in row:
                 start, end = offsets[window][cand.start_token][0], offsets[window][cand.end_token][1]
                 found[number].append(Span(passage, start, end, cand.probability, cand.logit, float(nulls[window])))
-        return [distinct_spans(sorted(spans, key=lambda s: s.score, reverse=True)) for spans in found]
+        return [ranked(spans) for spans in found]

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     reader_precision: Precision = "auto"
     reader_backend: Backend = "auto"
     min_score: float = Field(0.2, ge=0.0, le=1.0)  # below this the answer is null
+    # early exit: the top passage is read alone first, and when its best span scores at least this (and is an
+    # answer) the others are not read; 1 reads every passage at once. 0.4 was chosen on the 20 held-out SQuAD
+    # articles, each its own index: 61 % of questions stop at the first passage and EM / F1 rise 54.2 / 60.3 ->
+    # 55.7 / 62.1; on the seed gold set 54 % stop, EM / F1 70.0 / 74.0 -> 71.4 / 74.9
+    early_exit_score: float = Field(0.4, ge=0.0, le=1.0)
     alternatives: int = Field(3, ge=0, le=10)
     threads: int | None = None
 
@@ -67,7 +72,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
     max_in_flight: int = Field(16, ge=1)
-    max_batch: int = Field(8, ge=1, le=64)  # questions that queued while the reader was busy, read in one pass
+    max_batch: int = Field(8, ge=1, le=64)  # questions that queued while the reader was busy, read together
     request_timeout_s: float = Field(10.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
     rebuild_index_on_start: bool = True

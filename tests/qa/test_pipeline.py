@@ -1,0 +1,85 @@
+"""The answer pipeline's reading: early exit on a confident top passage, and the answer/abstention rule."""
+
+from collections.abc import Sequence
+
+import pytest
+
+from index.chunking import Passage
+from qa.pipeline import Answerer
+from qa.reader import Span
+from qa.settings import Settings
+
+PASSAGES = [Passage("doc.txt", i, f"passage {i} says answer{i} here", 30 * i, 30 * i + 26) for i in range(3)]
+
+
+class ScriptedReader:
+    """Gives each passage one span with a set score (and its null logit), and records every pass."""
+
+    name = "scripted-reader"
+
+    def __init__(self, scores: dict[tuple[str, int], tuple[float, float]]) -> None:
+        self.scores = scores  # (question, passage index) -> (span score, null logit); span logit is 0
+        self.passes: list[list[tuple[str, list[int]]]] = []
+
+    def read_batch(self, asked: Sequence[tuple[str, Sequence[Passage]]], per_window: int = 5) -> list[list[Span]]:
+        if asked:
+            self.passes.append([(q, [p.index for p in passages]) for q, passages in asked])
+        found = []
+        for question, passages in asked:
+            spans = []
+            for p in passages:
+                score, null = self.scores[question, p.index]
+                start = p.text.index("answer")
+                spans.append(Span(p, start, start + len(f"answer{p.index}"), score, 0.0, null))
+            found.append(sorted(spans, key=lambda s: s.score, reverse=True))
+        return found
+
+
+def answerer(reader: ScriptedReader, **settings: float) -> Answerer:
+    return Answerer(Settings(**settings), embedder=None, index=None, reader=reader)  # type: ignore[arg-type]
+
+
+def test_a_confident_top_passage_settles_the_question_and_the_others_are_not_read():
+    reader = ScriptedReader({("q", 0): (0.45, -5.0), ("q", 1): (0.9, -5.0), ("q", 2): (0.1, -5.0)})
+    spans = answerer(reader, early_exit_score=0.4).read(["q"], [PASSAGES])
+    assert reader.passes == [[("q", [0])]]
+    assert [s.text for s in spans[0]] == ["answer0"]
+
+
+def test_an_unsure_top_passage_sends_the_question_on_to_the_rest_in_a_second_pass():
+    scores = {("sure", 0): (0.8, -5.0), ("unsure", 0): (0.3, -5.0), ("unsure", 1): (0.6, -5.0)}
+    scores |= {("unsure", 2): (0.35, -5.0), ("abstains", 0): (0.9, 1.0), ("abstains", 1): (0.5, -5.0)}
+    reader = ScriptedReader(scores)
+    asked = [("sure", PASSAGES), ("unsure", PASSAGES), ("abstains", PASSAGES[:2])]
+    spans = answerer(reader, early_exit_score=0.4).read([q for q, _ in asked], [list(p) for _, p in asked])
+    assert reader.passes == [
+        [("sure", [0]), ("unsure", [0]), ("abstains", [0])],
+        [("unsure", [1, 2]), ("abstains", [1])],  # the top passage preferring "no answer" settles nothing
+    ]
+    assert [[s.text for s in found] for found in spans] == [
+        ["answer0"],
+        ["answer1", "answer2", "answer0"],  # all of them, best first
+        ["answer0", "answer1"],
+    ]
+
+
+def test_early_exit_off_reads_every_passage_in_one_pass_and_one_passage_needs_no_second():
+    reader = ScriptedReader({("q", i): (0.9, -5.0) for i in range(3)})
+    answerer(reader, early_exit_score=1.0).read(["q"], [PASSAGES])
+    assert reader.passes == [[("q", [0, 1, 2])]]
+    low = ScriptedReader({("q", 0): (0.3, -5.0)})
+    answerer(low, early_exit_score=0.4).read(["q"], [PASSAGES[:1]])
+    assert low.passes == [[("q", [0])]]
+
+
+@pytest.mark.parametrize(
+    ("score", "null", "answered"),
+    [(0.5, -1.0, True), (0.19, -1.0, False), (0.5, 0.5, False), (0.2, 0.0, True)],
+)
+def test_the_answer_is_withheld_under_min_score_or_when_no_answer_is_preferred(score, null, answered):
+    reader = ScriptedReader({("q", i): (score if i == 0 else 0.0, null) for i in range(3)})
+    pipeline = answerer(reader, min_score=0.2)
+    result = pipeline._answer("q", PASSAGES, pipeline.read(["q"], [PASSAGES])[0])
+    assert (result.text == "answer0") is answered
+    if not answered:
+        assert result.text is None and result.alternatives[0].text == "answer0"  # the best guess stays visible
