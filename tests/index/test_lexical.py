@@ -65,5 +65,5 @@ def test_the_pipeline_retrieves_by_the_configured_method():
     def top(retrieval: str) -> Passage:
         return Answerer(Settings(retrieval=retrieval), SameVector(), index, None).retrieve(question, 1)[0]
 
-    assert Settings().retrieval == "dense"
+    assert Settings().retrieval == "hybrid"
     assert top("dense") == passages[0] and top("hybrid") == passages[2]
