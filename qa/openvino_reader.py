@@ -19,7 +19,7 @@ import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from index.embedding import ModelNotFoundError
-from index.openvino_ir import cached_ir, convert, openvino_installed, ov_core, weights_key
+from index.openvino_ir import IrKey, cached_ir, convert, openvino_installed, ov_core, weights_key
 from qa.precision import Resolved, apply_precision, bf16_supported
 from qa.quantization import SCHEME, Calibration, quantize, seed_calibration
 
@@ -147,7 +147,7 @@ def _converted(
 
 def _cache_key(
     model: PreTrainedModel, example: dict[str, torch.Tensor], calibration: Calibration | None = None
-) -> str | None:
+) -> IrKey | None:
     """Names the IR after the weights (and calibration) it came from; None (no caching) for a hub model."""
     parts = [IR_VERSION, *sorted(example)]
     if calibration is not None:
