@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from api.guards import Backpressure, BodyGuard, RequestContext
 from api.schemas import AskRequest, AskResponse, DocumentOut, ErrorOut, Health, InfoResponse, answer_out
 from qa.answer import Answer
 from qa.pipeline import Answerer
+from qa.questions import InvalidQuestionError, check_question
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,17 +76,6 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def check_question(question: str, max_chars: int) -> str:
-    """The question stripped, or a 422 saying what is wrong with it."""
-    if not question.strip():
-        raise HTTPException(422, "question: must not be empty or only whitespace")
-    if len(question) > max_chars:
-        raise HTTPException(422, f"question: must be at most {max_chars} characters (got {len(question)})")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in question):
-        raise HTTPException(422, "question: must not contain control characters")
-    return question.strip()
-
-
 def create_app(settings: Settings | None = None, answerer: Answerer | None = None) -> FastAPI:
     """Build the app; `answerer` skips loading (tests share one across apps)."""
     settings = settings or Settings()
@@ -113,6 +102,10 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(InvalidQuestionError)
+    async def invalid_question(_: Request, exc: InvalidQuestionError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -5,12 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from qa.answer import Answer, Candidate
-
-# Control characters (C0 but tab/newline/CR, DEL, C1) and, for "not only whitespace", every character
-# Python's str.isspace() counts (the handler strips with it), spelled out so ECMA and Python regexes agree.
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-_SPACE = r"\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"
+from qa.questions import QUESTION_PATTERN
 
 
 class AskRequest(BaseModel):
@@ -22,7 +17,10 @@ class AskRequest(BaseModel):
 
     # The limits are checked in the handler, with clear messages; the schema states them for clients and fuzzers.
     question: StrictStr = Field(
-        description="The question: 1 to 1,000 characters, not only whitespace, no control characters but tab/newline.",
+        description=(
+            "The question: 1 to 1,000 characters, not only whitespace or invisible characters, no control characters "
+            "but tab/newline, valid Unicode."
+        ),
         json_schema_extra={"minLength": 1, "maxLength": 1000, "pattern": QUESTION_PATTERN},
     )
     top_k: int | None = Field(None, ge=1, le=10, description="How many passages to read (default 3).")

@@ -21,6 +21,7 @@ from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
 from index.passage_index import IndexError_
 from qa.precision import PRECISIONS
+from qa.questions import InvalidQuestionError, check_question
 from qa.settings import BACKENDS
 from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
@@ -28,7 +29,14 @@ if TYPE_CHECKING:
     from qa.settings import Settings
     from qa.training import TrainConfig
 
-USER_ERRORS = (DocumentError, ModelNotFoundError, IndexError_, SquadFormatError, FileNotFoundError)
+USER_ERRORS = (
+    DocumentError,
+    ModelNotFoundError,
+    IndexError_,
+    SquadFormatError,
+    FileNotFoundError,
+    InvalidQuestionError,
+)
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
@@ -204,10 +212,11 @@ def _ask(args: argparse.Namespace) -> int:
     from qa.pipeline import Answerer
 
     settings = _settings(args)
+    question = check_question(args.question, settings.max_question_chars)
     if not _models_present(settings, "ask"):
         return 2
     answerer = Answerer.load(settings)
-    answer = answerer.answer(args.question, args.top_k)
+    answer = answerer.answer(question, args.top_k)
     if args.json:
         from api.schemas import answer_out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.metrics import best_over_gold, normalize_answer
+from qa.questions import check_question
 from qa.squad import SquadFormatError, examples_from_squad
 
 if TYPE_CHECKING:
@@ -55,7 +56,10 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
     if path.suffix == ".json":
         try:
             data = json.loads(text)
-            return [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad(data)]
+            gold = [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad(data)]
+            for question in gold:
+                check_question(question.question)
+            return gold
         except (ValueError, KeyError, TypeError) as exc:
             raise SquadFormatError(f"{path}: not SQuAD JSON ({exc!r})") from exc
     gold = []
@@ -71,7 +75,8 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
                 or not all(isinstance(a, str) for a in answers)
             ):
                 raise TypeError("question must be a string and answers a list of strings")
-        except (ValueError, KeyError, TypeError) as exc:
+            check_question(question)
+        except (ValueError, KeyError, TypeError) as exc:  # InvalidQuestionError is a ValueError
             raise SquadFormatError(
                 f'{path}:{number}: expected {{"question": str, "answers": [str, ...]}} ({exc})'
             ) from exc

@@ -13,6 +13,7 @@ def ask_raw(client, content: bytes, content_type="application/json"):
         ({}, 422, "question"),
         ({"question": ""}, 422, "empty"),
         ({"question": "   \n\t "}, 422, "whitespace"),
+        ({"question": "\u200b\u200b \ufeff"}, 422, "invisible"),  # zero-width spaces and a BOM: nothing to read
         ({"question": 42}, 422, "string"),
         ({"question": ["Where?"]}, 422, "string"),
         ({"question": None}, 422, "string"),
@@ -53,6 +54,12 @@ def test_question_of_exactly_1000_characters_is_accepted(client):
 def test_unparseable_bodies_are_400(client, raw, words):
     r = ask_raw(client, raw)
     assert r.status_code == 400 and words in r.json()["detail"]
+
+
+def test_a_lone_surrogate_escape_is_422_not_a_crash(client):
+    # valid JSON that decodes to a string no tokenizer takes (it made the reader raise: a 500 until 2026-12-05)
+    r = ask_raw(client, b'{"question": "Where is \\ud800 Tencent based?"}')
+    assert r.status_code == 422 and "Unicode" in r.json()["detail"]
 
 
 def test_deeply_nested_object_inside_valid_json_is_4xx(client):

@@ -108,6 +108,9 @@ def test_gold_files_jsonl_and_squad(tmp_path):
     jsonl.write_text('{"question": 3}\n')
     with pytest.raises(ValueError, match=":1:"):
         load_gold(jsonl)
+    jsonl.write_text('{"question": "q1", "answers": []}\n{"question": "\\u200b ", "answers": ["a"]}\n')
+    with pytest.raises(ValueError, match=r":2:.*invisible"):
+        load_gold(jsonl)
 
 
 def test_report_files_are_written(tmp_path):
