@@ -117,6 +117,14 @@ class PassageIndex:
         rows = reciprocal_rank_fusion([dense, self.lexical.search(question, FUSION_DEPTH)], k)
         return [self.passages[row] for row in rows]
 
+    def concerns(self, question: str, query_vector: np.ndarray, min_similarity: float) -> bool:
+        """Whether the question is about these passages at all: its embedding is at least `min_similarity`
+        similar to one of them, or it shares a word with one (BM25). "hello" or "?" is not."""
+        best = self.store.search(query_vector, 1)
+        if best and best[0][1] >= min_similarity:
+            return True
+        return bool(self.lexical.search(question, 1))
+
     # --- building ----------------------------------------------------------------------------
     @classmethod
     def build(cls, documents: list[Document], embedder: Embedder, chunking: Chunking) -> PassageIndex:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from index.building import open_index
@@ -74,7 +75,9 @@ class Answerer:
         return self.retrieve_batch([question], [top_k])[0]
 
     def retrieve_batch(self, questions: Sequence[str], top_ks: Sequence[int]) -> list[list[Passage]]:
-        vectors = self.embedder.embed(list(questions))
+        return self._search(questions, self.embedder.embed(list(questions)), top_ks)
+
+    def _search(self, questions: Sequence[str], vectors: np.ndarray, top_ks: Sequence[int]) -> list[list[Passage]]:
         if self.settings.retrieval == "dense":
             return [[hit.passage for hit in self.index.search(v, k)] for v, k in zip(vectors, top_ks, strict=True)]
         asked = zip(questions, vectors, top_ks, strict=True)
@@ -85,10 +88,18 @@ class Answerer:
         return self.answer_batch([(question, top_k)])[0]
 
     def answer_batch(self, asked: Sequence[tuple[str, int | None]]) -> list[Answer]:
-        """`answer` for several questions at once: one embedding call and at most two reader passes for all."""
+        """`answer` for several questions at once: one embedding call and at most two reader passes for all.
+
+        A question that is not about the documents at all (`PassageIndex.concerns`) gets a null answer unread.
+        """
         questions = [question.strip() for question, _ in asked]
-        retrieved = self.retrieve_batch(questions, [top_k or self.settings.top_k for _, top_k in asked])
-        spans = self.read(questions, retrieved)
+        vectors = self.embedder.embed(questions)
+        retrieved = self._search(questions, vectors, [top_k or self.settings.top_k for _, top_k in asked])
+        floor = self.settings.min_relevance
+        read = [i for i, (q, v) in enumerate(zip(questions, vectors, strict=True)) if self.index.concerns(q, v, floor)]
+        spans: list[list[Span]] = [[] for _ in questions]
+        for i, found in zip(read, self.read([questions[i] for i in read], [retrieved[i] for i in read]), strict=True):
+            spans[i] = found
         return [self._answer(*parts) for parts in zip(questions, retrieved, spans, strict=True)]
 
     def read(self, questions: Sequence[str], retrieved: Sequence[list[Passage]]) -> list[list[Span]]:

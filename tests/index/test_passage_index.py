@@ -137,3 +137,15 @@ def test_many_passages_are_embedded_in_steps_in_their_order(fake_embedder, monke
     vectors = passage_index.embed_passages(fake_embedder, texts)
     assert sizes == [4, 4, 2]
     np.testing.assert_array_equal(vectors, real_embed(texts))
+
+
+def test_a_question_concerns_the_passages_by_a_shared_word_or_a_similar_embedding(seed_copy, fake_embedder, tmp_path):
+    index = build(seed_copy, fake_embedder, tmp_path / "index").index
+    unrelated = fake_embedder.embed(["zzz"])[0]  # hashes to a coordinate no passage word may share
+
+    assert index.concerns("Where is Tencent based?", unrelated, min_similarity=0.99)  # "Tencent" is in the text
+    assert not index.concerns("hello?", unrelated, min_similarity=0.2)  # nothing shared: a greeting, not a question
+    assert not index.concerns("What is it?", unrelated, min_similarity=0.2)  # stopwords only
+    own = fake_embedder.embed([index.passages[0].text])[0]
+    assert index.concerns("hello?", own, min_similarity=0.2)  # as similar to a passage as can be
+    assert index.concerns("hello?", unrelated, min_similarity=-1.0)  # the floor off: every question is read

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from index.chunking import Passage
@@ -83,3 +84,32 @@ def test_the_answer_is_withheld_under_min_score_or_when_no_answer_is_preferred(s
     assert (result.text == "answer0") is answered
     if not answered:
         assert result.text is None and result.alternatives[0].text == "answer0"  # the best guess stays visible
+
+
+class TopicIndex:
+    """Every question gets the three passages; only those mentioning "answer" concern them."""
+
+    def search(self, vector, k):  # dense retrieval
+        raise AssertionError("hybrid retrieval is the default")
+
+    def search_hybrid(self, question, vector, k):
+        return PASSAGES[:k]
+
+    def concerns(self, question, vector, min_similarity):
+        return "answer" in question or min_similarity <= -1.0
+
+
+class ZeroEmbedder:
+    def embed(self, texts):
+        return np.zeros((len(texts), 4), dtype=np.float32)
+
+
+@pytest.mark.parametrize("floor,read", [(0.2, ["answer?"]), (-1.0, ["answer?", "hello"])])
+def test_a_question_not_about_the_documents_gets_a_null_answer_unread(floor, read):
+    reader = ScriptedReader({(q, i): (0.9, -5.0) for q in ("answer?", "hello") for i in range(3)})
+    pipeline = Answerer(Settings(min_relevance=floor), ZeroEmbedder(), TopicIndex(), reader)  # type: ignore[arg-type]
+    on_topic, greeting = pipeline.answer_batch([("answer?", None), ("hello", None)])
+    assert [q for one_pass in reader.passes for q, _ in one_pass] == read
+    assert on_topic.text == "answer0"
+    assert (greeting.text is None) is (floor > -1.0)
+    assert greeting.passage == PASSAGES[0] and greeting.retrieved == PASSAGES  # the closest passage stays shown
