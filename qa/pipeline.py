@@ -67,8 +67,8 @@ class Answerer:
         """Load the models, then the index (rebuilt first when missing or out of date)."""
         embedder, reader = load_models(settings)
         index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
-        if settings.retrieval == "hybrid":
-            _ = index.lexical  # built at start-up, not by the first question
+        if settings.retrieval == "hybrid" or settings.min_relevance > -1.0:
+            _ = index.lexical  # built at start-up, not by the first question that needs it
         return cls(settings, embedder, index, reader)
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
