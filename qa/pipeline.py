@@ -123,8 +123,9 @@ class Answerer:
         return bool(spans) and self._answers(spans[0]) and spans[0].score >= self.settings.early_exit_score
 
     def _answers(self, best: Span) -> bool:
-        """The span is given as the answer, not withheld: it scores at least `min_score` and beats "no answer"."""
-        return best.score >= self.settings.min_score and best.null_logit <= best.logit
+        """The span is given as the answer, not withheld: it scores at least `min_score` and beats "no answer" by
+        at least `null_margin`."""
+        return best.score >= self.settings.min_score and best.logit - best.null_logit >= self.settings.null_margin
 
     def _answer(self, question: str, passages: list[Passage], spans: list[Span]) -> Answer:
         alternatives = [_candidate(s) for s in spans[1 : 1 + self.settings.alternatives]]

@@ -74,12 +74,19 @@ def test_early_exit_off_reads_every_passage_in_one_pass_and_one_passage_needs_no
 
 
 @pytest.mark.parametrize(
-    ("score", "null", "answered"),
-    [(0.5, -1.0, True), (0.19, -1.0, False), (0.5, 0.5, False), (0.2, 0.0, True)],
+    ("score", "null", "margin", "answered"),
+    [
+        (0.5, -1.0, 0.0, True),
+        (0.19, -1.0, 0.0, False),  # under min_score
+        (0.5, 0.5, 0.0, False),  # "no answer" preferred
+        (0.2, 0.0, 0.0, True),
+        (0.5, -4.0, 4.0, True),  # the span's logit (0) beats "no answer" by the margin exactly
+        (0.5, -3.9, 4.0, False),  # by less than the margin
+    ],
 )
-def test_the_answer_is_withheld_under_min_score_or_when_no_answer_is_preferred(score, null, answered):
+def test_the_answer_is_withheld_under_min_score_or_when_no_answer_comes_too_close(score, null, margin, answered):
     reader = ScriptedReader({("q", i): (score if i == 0 else 0.0, null) for i in range(3)})
-    pipeline = answerer(reader, min_score=0.2)
+    pipeline = answerer(reader, min_score=0.2, null_margin=margin)
     result = pipeline._answer("q", PASSAGES, pipeline.read(["q"], [PASSAGES])[0])
     assert (result.text == "answer0") is answered
     if not answered:
