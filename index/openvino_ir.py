@@ -109,19 +109,20 @@ def cached_ir(
     that start-up time. Each new IR clears the cache of those that can no longer be used (`prune_stale`).
     `log` and `what` say whose IR it is in the log.
     """
-    path = cache_dir / key.name / IR_FILE if cache_dir is not None and key is not None else None
-    if path is not None and path.exists():
+    if cache_dir is None or key is None:
+        return make()
+    path = cache_dir / key.name / IR_FILE
+    if path.exists():
         log.info("%s: OpenVINO IR from %s", what, path)
         return ov_core().read_model(path)
     converted = make()
-    if cache_dir is not None and key is not None and path is not None:
-        try:
-            save_ir(converted, path, key)
-        except (OSError, RuntimeError) as exc:  # unwritable cache, or another process cached it first
-            log.warning("%s: OpenVINO IR not cached in %s (%s)", what, path.parent, exc)
-        else:
-            for stale in prune_stale(cache_dir):
-                log.info("%s: removed the OpenVINO IR %s, made from weights that are gone", what, stale)
+    try:
+        save_ir(converted, path, key)
+    except (OSError, RuntimeError) as exc:  # unwritable cache, or another process cached it first
+        log.warning("%s: OpenVINO IR not cached in %s (%s)", what, path.parent, exc)
+    else:
+        for stale in prune_stale(cache_dir):
+            log.info("%s: removed the OpenVINO IR %s, made from weights that are gone", what, stale)
     return converted
 
 

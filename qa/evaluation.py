@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.metrics import best_over_gold, normalize_answer
-from qa.questions import check_question
+from qa.questions import InvalidQuestionError, check_question
 from qa.squad import SquadFormatError, examples_from_squad
 
 if TYPE_CHECKING:
@@ -57,11 +57,14 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
         try:
             data = json.loads(text)
             gold = [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad(data)]
-            for question in gold:
-                check_question(question.question)
-            return gold
         except (ValueError, KeyError, TypeError) as exc:
             raise SquadFormatError(f"{path}: not SQuAD JSON ({exc!r})") from exc
+        for number, item in enumerate(gold, 1):
+            try:
+                check_question(item.question)
+            except InvalidQuestionError as exc:
+                raise SquadFormatError(f"{path}: question {number} ({item.question!r}): {exc}") from exc
+        return gold
     gold = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -105,6 +105,9 @@ def test_gold_files_jsonl_and_squad(tmp_path):
         )
     )
     assert load_gold(squad) == [GoldQuestion("q", ("a",))]
+    squad.write_text(squad.read_text().replace('"question": "q"', '"question": "\\u200b"'))
+    with pytest.raises(ValueError, match=r"question 1 .*invisible"):
+        load_gold(squad)
     jsonl.write_text('{"question": 3}\n')
     with pytest.raises(ValueError, match=":1:"):
         load_gold(jsonl)
