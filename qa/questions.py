@@ -25,11 +25,12 @@ INVISIBLE = (
 )
 # Lone surrogates are refused by the check alone: a class excluding them would also exclude the halves of every
 # character beyond the BMP in an ECMA regex without the u flag, and schema-driven generators misread such ranges.
-QUESTION_PATTERN = rf"^[^{CONTROL}]*[^{SPACE}{INVISIBLE}{CONTROL}][^{CONTROL}]*$"
+VISIBLE = rf"[^{SPACE}{INVISIBLE}{CONTROL}]"
+QUESTION_PATTERN = rf"^[^{CONTROL}]*{VISIBLE}[^{CONTROL}]*$"
 
 _CONTROL_CHAR = re.compile(f"[{CONTROL}]")
 _SURROGATE_CHAR = re.compile(f"[{SURROGATE}]")
-_VISIBLE_CHAR = re.compile(f"[^{SPACE}{INVISIBLE}{CONTROL}{SURROGATE}]")
+_VISIBLE_CHAR = re.compile(VISIBLE)
 
 
 class InvalidQuestionError(ValueError):
