@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Passage, chunk_document
+from index.chunking import SPLITTER_VERSION, Passage, chunk_document
 from index.documents import Document, file_sha256
 from index.embedding import Embedder
 from index.lexical import FUSION_DEPTH, LexicalIndex, reciprocal_rank_fusion
@@ -76,6 +76,8 @@ class IndexMismatchError(IndexError_):
 class Chunking:
     max_words: int = 120
     overlap_sentences: int = 1
+    # the sentence splitter's rules: an index built by older rules is rebuilt, as when the sizes change
+    splitter: int = SPLITTER_VERSION
 
 
 @dataclass(frozen=True)

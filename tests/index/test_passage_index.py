@@ -58,6 +58,18 @@ def test_changed_document_model_or_chunking_rebuilds(seed_copy, fake_embedder, t
     assert len(list(directory.glob("build-*"))) == 1, "old builds are cleaned up"
 
 
+def test_an_index_split_by_older_sentence_rules_is_rebuilt(seed_copy, fake_embedder, tmp_path):
+    directory = tmp_path / "index"
+    build(seed_copy, fake_embedder, directory)
+    manifest_path = live_build(directory) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["chunking"]["splitter"]  # as written before the splitter had a version
+    manifest_path.write_text(json.dumps(manifest))
+    report = build(seed_copy, fake_embedder, directory)
+    assert report.rebuilt and "chunking" in report.reason
+    assert not build(seed_copy, fake_embedder, directory).rebuilt
+
+
 def test_rebuild_interrupted_half_way_leaves_old_index_in_use(seed_copy, fake_embedder, tmp_path, monkeypatch):
     directory = tmp_path / "index"
     old = build(seed_copy, fake_embedder, directory).index
