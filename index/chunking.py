@@ -33,8 +33,9 @@ SPLITTER_VERSION = 2
 _SEGMENTER = pysbd.Segmenter(language="en", clean=False, char_span=True)
 # a line break: one alone wraps a paragraph's line, two or more (blank lines between) end the paragraph
 _LINE_BREAK = re.compile(r"\r?\n(?:[ \t\r]*\n)*")
-# a text that stops mid-sentence: on a word, a comma, a colon, a dash ("co-produced by", "arm,", "as follows:")
-_OPEN_END = re.compile("[\\w,;:\\-\u2013\u2014]$")  # hyphen, en dash, em dash
+# the last character of a text that stops mid-sentence: of a word, a comma, a colon, a dash ("co-produced by",
+# "arm,", "as follows:")
+_OPEN_END = re.compile("[\\w,;:\\-\u2013\u2014]")  # hyphen, en dash, em dash
 
 
 def split_sentences(text: str, offset: int = 0, max_words: int | None = None) -> list[Sentence]:
@@ -70,14 +71,14 @@ def _run_on(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     for start, end in spans:
         if start >= end:
             continue
-        if joined and _runs_on(text[joined[-1][0] : joined[-1][1]], text[start]):
+        if joined and _runs_on(text[joined[-1][1] - 1], text[start]):
             start = joined.pop()[0]
         joined.append((start, end))
     return joined
 
 
-def _runs_on(before: str, next_char: str) -> bool:
-    return bool(_OPEN_END.search(before)) or (before[-1] in ")]" and next_char.islower())
+def _runs_on(last_char: str, next_char: str) -> bool:
+    return bool(_OPEN_END.fullmatch(last_char)) or (last_char in ")]" and next_char.islower())
 
 
 def _lines_of_long(text: str, span: tuple[int, int], max_words: int) -> list[tuple[int, int]]:

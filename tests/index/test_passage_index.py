@@ -7,6 +7,7 @@ from index.building import refresh_index
 from index.documents import load_documents
 from index.passage_index import (
     CURRENT,
+    MANIFEST,
     Chunking,
     IndexCorruptError,
     IndexMissingError,
@@ -61,7 +62,7 @@ def test_changed_document_model_or_chunking_rebuilds(seed_copy, fake_embedder, t
 def test_an_index_split_by_older_sentence_rules_is_rebuilt(seed_copy, fake_embedder, tmp_path):
     directory = tmp_path / "index"
     build(seed_copy, fake_embedder, directory)
-    manifest_path = live_build(directory) / "manifest.json"
+    manifest_path = live_build(directory) / MANIFEST
     manifest = json.loads(manifest_path.read_text())
     del manifest["chunking"]["splitter"]  # as written before the splitter had a version
     manifest_path.write_text(json.dumps(manifest))
