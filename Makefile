@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_INSTALL := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg distillation-report
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued distillation-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -127,6 +127,17 @@ $(READERS)/distilled-avg/training.json: $(READERS)/minilm-distilled/training.jso
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-distilled \
 		$(RUNS)/minilm-distilled/epoch-$$(($(STUDENT_EPOCHS) - 1)) --out $(@D)
 student-avg: $(READERS)/distilled-avg/training.json
+
+# The short way to a better student: the shipped reader (models/reader) distilled further from the teacher, at a
+# low learning rate, reusing the full student's features and teacher targets. One epoch is about 2 hours on
+# 2 CPU cores against 8 for the full student; it ships only if it beats the shipped reader on held-out SQuAD.
+CONTINUE_EPOCHS ?= 1
+CONTINUE_LR ?= 3e-5
+$(READERS)/minilm-continued/training.json: $(READERS)/mpnet-teacher/training.json | $(JEMALLOC)
+	$(TRAIN) --base models/reader --lr $(CONTINUE_LR) --seed 42 --negatives 0.2 --checkpoint-every 200 \
+		--epochs $(CONTINUE_EPOCHS) --teacher $(READERS)/mpnet-teacher --temperature 2 \
+		--distill-weight $(DISTILL_WEIGHT) $(LOG)
+student-continued: $(READERS)/minilm-continued/training.json
 
 # Every reader of the chain side by side on held-out SQuAD v1.1 and v2.0 and the gold set (bench/compare.py).
 REPORT := $(CACHE)/reports/distillation.md
