@@ -75,7 +75,8 @@ MINILM = "$$($(VENV)/bin/python -c 'from index.embedding import bundled_embeddin
 # malloc the teacher's resident memory grew from 3 to 24 GB in 860 steps of varying batch shapes and the kernel
 # killed it (2026-12-03); jemalloc held 3-8 GB at the same speed. Told to keep the pages it frees (qa/allocator.py
 # sets MALLOC_CONF) it stops faulting them in again every step: 6-9 s a step instead of 11, at 10-11.5 GB for the
-# teacher. The training targets install it.
+# teacher; kept for good they grew to 23 GB over 1,700 steps and the kernel killed it (2026-12-06), so training
+# hands them back whenever resident memory passes half the machine's. The training targets install it.
 JEMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libjemalloc.so.2
 TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa train-reader \
 	--train $(SQUAD)/squad-v1.1-train.json $(SPLIT) \

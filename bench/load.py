@@ -79,9 +79,9 @@ class LoadResult:
         return Counter(s.error or "unknown" for s in self.samples if s.status is None)
 
     def latency_ms(self, q: float) -> float | None:
-        """Nearest-rank percentile of the 200s' latencies, None when nothing was answered."""
+        """Nearest-rank percentile of the 200s' latencies (one of them, as measured), None when nothing was answered."""
         answered = self.answered_ms
-        return round(percentile(answered, q), 1) if answered else None
+        return percentile(answered, q) if answered else None
 
     def summary(self) -> dict[str, object]:
         return {

@@ -12,7 +12,11 @@ activations, so on a 2-core VM the teacher spent more time in page faults than i
 faults a second, system time above user time, 11 s a step; keeping the pages: 6-9 s a step, 2026-12-03).
 
 Kept pages are never handed back by themselves, so a phase whose memory training will not take again (validation,
-the teacher's targets: OpenVINO's threads allocate from arenas of their own) ends with `release_freed_pages`.
+the teacher's targets: OpenVINO's threads allocate from arenas of their own) ends with `release_freed_pages`. Nor
+does jemalloc always find room in them for a step of another shape: the teacher's resident memory grew from 3 to
+23 GB over 1,700 steps and the kernel killed it (2026-12-06), so training also hands them back whenever resident
+memory passes a ceiling, half the machine's memory by default (`release_above`). Handing them back after every
+step instead (a 60-second decay) held it at 3-5 GB but slowed the steps from 6-8 s to 10-13 s.
 
 OpenVINO, which validation and teacher targets run on, aborts under a preloaded allocator unless oneTBB loads
 its topology library without RTLD_DEEPBIND: `index.openvino_ir.bind_tbb_without_deepbind` sees to that.
@@ -70,6 +74,33 @@ def resident_mb() -> int | None:
     except OSError:
         return None
     return next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS:")), None)
+
+
+def physical_mb(meminfo: str | None = None) -> int | None:
+    """The machine's memory in MB (None where /proc is missing)."""
+    if meminfo is None:
+        try:
+            meminfo = Path("/proc/meminfo").read_text()
+        except OSError:
+            return None
+    return next((int(line.split()[1]) // 1024 for line in meminfo.splitlines() if line.startswith("MemTotal:")), None)
+
+
+def memory_ceiling_mb(fraction: float = 0.5, meminfo: str | None = None) -> int | None:
+    """Resident memory above which training hands kept pages back: `fraction` of the machine's memory."""
+    total = physical_mb(meminfo)
+    return None if total is None else int(total * fraction)
+
+
+def release_above(ceiling_mb: int | None) -> tuple[int, int | None] | None:
+    """Hand kept pages back when resident memory is above `ceiling_mb`.
+
+    Returns resident MB before and after when it did, else None (below the ceiling, no ceiling, or no jemalloc).
+    """
+    before = resident_mb() if ceiling_mb is not None else None
+    if before is None or ceiling_mb is None or before <= ceiling_mb or not release_freed_pages():
+        return None
+    return before, resident_mb()
 
 
 def release_freed_pages() -> bool:

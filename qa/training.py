@@ -28,7 +28,7 @@ from transformers import (
 
 from index.documents import file_sha256
 from index.embedding import ModelNotFoundError
-from qa.allocator import release_freed_pages, resident_mb
+from qa.allocator import memory_ceiling_mb, release_above, release_freed_pages, resident_mb
 from qa.features import FeatureSet, build_features
 from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 FEATURES_VERSION = "1"  # bump when build_features or occurrence choice changes
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
+MEMORY_CHECK_EVERY = 10  # steps between looks at resident memory against the ceiling (qa.allocator.release_above)
 
 
 @dataclass
@@ -305,6 +306,7 @@ class Trainer:
             attention_probs_dropout_prob=cfg.attention_dropout,
         ).to(self.device)
         log.info("training on %s%s", self.device, " under bf16 autocast" if cfg.bf16 else "")
+        self.memory_ceiling = memory_ceiling_mb()
         self.token_types = uses_token_types(self.model)
         self.steps_per_epoch = math.ceil(len(self.features) / cfg.batch_size)
         total = self.steps_per_epoch * cfg.epochs
@@ -455,6 +457,8 @@ class Trainer:
                     f"stopped by signal {stop[0]} at epoch {self.epoch + 1} step {self.step}/{len(self.batches)}; "
                     f"checkpoint saved in {self.checkpoint_path}: run the same command again to resume"
                 )
+            if self.step % MEMORY_CHECK_EVERY == 0:
+                self._keep_memory_down()
             if self._checkpoint_due(last_saved):
                 self.save_checkpoint()
                 last_saved = time.monotonic()
@@ -463,6 +467,18 @@ class Trainer:
         bar.close()
         self.epoch, self.step, self.batches = self.epoch + 1, 0, None
         self.save_checkpoint()
+
+    def _keep_memory_down(self) -> None:
+        """Hand the allocator's kept pages back once resident memory passes the ceiling (see qa.allocator)."""
+        released = release_above(self.memory_ceiling)
+        if released is not None:
+            before, after = released
+            log.info(
+                "resident %d MB above the %d MB ceiling: freed pages released, now %s MB",
+                before,
+                self.memory_ceiling,
+                after,
+            )
 
     def _checkpoint_due(self, last_saved: float) -> bool:
         """Every `checkpoint_every` steps, and whenever `checkpoint_minutes` have passed since the last save."""

@@ -115,7 +115,7 @@ def test_the_command_prints_a_table_and_ends_with_json(stub, capsys):
     assert lines[0].startswith("| clients | requests | answers/s |")
     report = json.loads(lines[-1])
     assert [run["clients"] for run in report["runs"]] == [1, 2]
-    assert all(run["answered"] > 0 and run["dropped"] == 0 for run in report["runs"])
+    assert all(run["answered"] > 0 and run["dropped"] == 0 for run in report["runs"]), report["runs"]
 
 
 def test_table_and_summary_show_statuses_and_drops():
@@ -133,3 +133,10 @@ def test_memory_of_this_process_is_read_from_proc():
 
     memory = memory_kib(os.getpid())
     assert memory["rss_kib"] > 0 and memory["peak_rss_kib"] >= memory["rss_kib"]
+
+
+def test_a_percentile_is_one_of_the_measured_latencies_never_rounded_past_them():
+    result = LoadResult(1, 1.0, [Sample(200, 385.29), Sample(200, 18.82), Sample(503, 1.0), Sample(None, 9.0, "x")])
+    assert result.latency_ms(99) == 385.29 == max(result.answered_ms)  # was rounded to 385.3, above the max
+    assert result.latency_ms(50) == 18.82
+    assert LoadResult(1, 1.0, [Sample(503, 1.0)]).latency_ms(50) is None

@@ -100,3 +100,42 @@ def test_releasing_freed_pages_under_jemalloc_hands_memory_back():
     before, kept, released = map(int, out.stdout.split())
     assert kept - before > 200  # jemalloc kept the freed 300 MB
     assert released - before < 100  # and handed them back when told
+
+
+def test_the_ceiling_is_a_fraction_of_the_machines_memory():
+    meminfo = "MemTotal:       24576000 kB\nMemFree:         1024000 kB\n"
+    assert allocator.physical_mb(meminfo) == 24000
+    assert allocator.memory_ceiling_mb(0.5, meminfo) == 12000
+    assert allocator.memory_ceiling_mb(0.5, "MemFree: 1 kB\n") is None
+
+
+def test_nothing_is_released_below_the_ceiling_or_without_one(monkeypatch):
+    released = []
+    monkeypatch.setattr(allocator, "resident_mb", lambda: 5000)
+    monkeypatch.setattr(allocator, "release_freed_pages", lambda: released.append(True) or True)
+    assert allocator.release_above(None) is None
+    assert allocator.release_above(5000) is None
+    assert released == []
+    assert allocator.release_above(4999) == (5000, 5000)
+    assert released == [True]
+
+
+@needs_jemalloc
+def test_pages_kept_above_the_ceiling_are_handed_back_and_below_it_kept():
+    script = (
+        "from qa import allocator\n"
+        "before = allocator.resident_mb()\n"
+        'blocks = [b"x" * (1 << 20) for _ in range(300)]\n'
+        "del blocks\n"
+        "kept = allocator.resident_mb()\n"
+        "assert allocator.release_above(kept + 100) is None\n"
+        "found, after = allocator.release_above(before + 100)\n"
+        "print(before, kept, found, after)\n"
+    )
+    env = {**os.environ, "LD_PRELOAD": str(find_jemalloc()), "MALLOC_CONF": KEEP_FREED_PAGES}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    before, kept, found, after = map(int, out.stdout.split())
+    assert kept - before > 200 and found >= kept - 5  # kept until asked, found above the ceiling
+    assert after - before < 100  # then handed back

@@ -308,3 +308,22 @@ def test_a_missing_file_or_model_fails_before_any_work_with_what_to_fix(tmp_path
         check_inputs(config(tmp_path, teacher=str(tmp_path / "no-teacher")))
     assert not (tmp_path / "run").exists()  # nothing started
     check_inputs(config(tmp_path))  # the real base and data pass
+
+
+def test_training_hands_kept_pages_back_when_resident_memory_passes_the_ceiling(tmp_path, monkeypatch, caplog):
+    from qa import training
+
+    looked = []
+
+    def release_above(ceiling):
+        looked.append(ceiling)
+        return (ceiling + 500, ceiling // 2) if len(looked) == 1 else None
+
+    monkeypatch.setattr(training, "MEMORY_CHECK_EVERY", 2)
+    monkeypatch.setattr(training, "release_above", release_above)
+    trainer = Trainer(config(tmp_path, epochs=2))
+    trainer.memory_ceiling = 1000
+    with caplog.at_level("INFO", logger="qa.training"):
+        trainer.run()
+    assert looked == [1000, 1000]  # at step 2 of each 3-step epoch
+    assert "resident 1500 MB above the 1000 MB ceiling: freed pages released, now 500 MB" in caplog.text
