@@ -16,7 +16,7 @@ the teacher's targets: OpenVINO's threads allocate from arenas of their own) end
 does jemalloc always find room in them for a step of another shape: the teacher's resident memory grew from 3 to
 23 GB over 1,700 steps and the kernel killed it (2026-12-06), so training also hands them back whenever resident
 memory passes a ceiling, half the machine's memory by default (`release_above`). Handing them back after every
-step instead (a 60-second decay) held it at 3-5 GB but slowed the steps from 6-8 s to 10-13 s.
+step instead (a 60-second decay) held it at 3-7 GB but slowed the steps from 6-8 s to 10-13 s.
 
 OpenVINO, which validation and teacher targets run on, aborts under a preloaded allocator unless oneTBB loads
 its topology library without RTLD_DEEPBIND: `index.openvino_ir.bind_tbb_without_deepbind` sees to that.
