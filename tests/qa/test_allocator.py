@@ -82,22 +82,29 @@ def test_releasing_freed_pages_is_a_no_op_without_jemalloc(monkeypatch):
     assert allocator.release_freed_pages() is False
 
 
-@needs_jemalloc
-def test_releasing_freed_pages_under_jemalloc_hands_memory_back():
+def after_freeing_300_mb_under_jemalloc(then: str) -> list[int]:
+    """In a process under jemalloc that keeps freed pages: resident MB before and after 300 MB were taken and
+    freed (`before`, `kept`), then whatever the lines `then` print."""
     script = (
         "from qa import allocator\n"
         "before = allocator.resident_mb()\n"
         'blocks = [b"x" * (1 << 20) for _ in range(300)]\n'
         "del blocks\n"
         "kept = allocator.resident_mb()\n"
-        "assert allocator.release_freed_pages() is True\n"
-        "print(before, kept, allocator.resident_mb())\n"
+        "print(before, kept)\n" + then
     )
     env = {**os.environ, "LD_PRELOAD": str(find_jemalloc()), "MALLOC_CONF": KEEP_FREED_PAGES}
     out = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    before, kept, released = map(int, out.stdout.split())
+    return [int(word) for word in out.stdout.split()]
+
+
+@needs_jemalloc
+def test_releasing_freed_pages_under_jemalloc_hands_memory_back():
+    before, kept, released = after_freeing_300_mb_under_jemalloc(
+        "assert allocator.release_freed_pages() is True\nprint(allocator.resident_mb())\n"
+    )
     assert kept - before > 200  # jemalloc kept the freed 300 MB
     assert released - before < 100  # and handed them back when told
 
@@ -122,20 +129,10 @@ def test_nothing_is_released_below_the_ceiling_or_without_one(monkeypatch):
 
 @needs_jemalloc
 def test_pages_kept_above_the_ceiling_are_handed_back_and_below_it_kept():
-    script = (
-        "from qa import allocator\n"
-        "before = allocator.resident_mb()\n"
-        'blocks = [b"x" * (1 << 20) for _ in range(300)]\n'
-        "del blocks\n"
-        "kept = allocator.resident_mb()\n"
+    before, kept, found, after = after_freeing_300_mb_under_jemalloc(
         "assert allocator.release_above(kept + 100) is None\n"
         "found, after = allocator.release_above(before + 100)\n"
-        "print(before, kept, found, after)\n"
+        "print(found, after)\n"
     )
-    env = {**os.environ, "LD_PRELOAD": str(find_jemalloc()), "MALLOC_CONF": KEEP_FREED_PAGES}
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    before, kept, found, after = map(int, out.stdout.split())
     assert kept - before > 200 and found >= kept - 5  # kept until asked, found above the ceiling
     assert after - before < 100  # then handed back
