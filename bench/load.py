@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, AsyncExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -124,22 +124,19 @@ def _retry_after_s(response: httpx.Response) -> float:
 
 
 async def _client_loop(
-    url: str,
+    client: httpx.AsyncClient,
     questions: Iterator[str],
     deadline: float,
     samples: list[Sample],
-    timeout_s: float,
     honor_retry_after: bool,
 ) -> None:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:
-        while time.perf_counter() < deadline:
-            sample, wait_s = await ask_once(client, next(questions))
-            samples.append(sample)
-            if sample.status == 503 and not honor_retry_after:
-                wait_s = 0.0
-            if wait_s:
-                await asyncio.sleep(min(wait_s, max(0.0, deadline - time.perf_counter())))
+    while time.perf_counter() < deadline:
+        sample, wait_s = await ask_once(client, next(questions))
+        samples.append(sample)
+        if sample.status == 503 and not honor_retry_after:
+            wait_s = 0.0
+        if wait_s:
+            await asyncio.sleep(min(wait_s, max(0.0, deadline - time.perf_counter())))
 
 
 async def run_load(
@@ -159,12 +156,19 @@ async def run_load(
         raise ValueError("run_load needs at least one question")
     shared = itertools.cycle(questions)  # one event loop: clients take turns safely
     samples: list[Sample] = []
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(
-        *(_client_loop(url, shared, deadline, samples, timeout_s, honor_retry_after) for _ in range(clients))
-    )
-    return LoadResult(clients, time.perf_counter() - started, samples)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with AsyncExitStack() as stack:
+        # The clock starts once every client exists: building one (its TLS context) is not the server's time,
+        # and on a loaded machine it took longer than a short run, which then sent nothing.
+        opened = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits))
+            for _ in range(clients)
+        ]
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(_client_loop(client, shared, deadline, samples, honor_retry_after) for client in opened))
+        elapsed_s = time.perf_counter() - started
+    return LoadResult(clients, elapsed_s, samples)
 
 
 async def settle(

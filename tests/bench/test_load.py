@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import uvicorn
 
@@ -21,8 +22,9 @@ QUESTIONS = ["Where is Tencent based?", "Who is Lau Seng Yee?", "How many views 
 class StubApp:
     """POST /ask answers 200 after a short pause, except every third request: 503 with Retry-After at once."""
 
-    def __init__(self, delay_s: float = 0.01) -> None:
+    def __init__(self, delay_s: float = 0.01, refuse_every: int = 3) -> None:
         self.delay_s = delay_s
+        self.refuse_every = refuse_every  # 0: never refuse
         self.sent: Counter[int] = Counter()
         self.questions: list[str] = []
 
@@ -36,7 +38,7 @@ class StubApp:
             if not message.get("more_body"):
                 break
         self.questions.append(json.loads(body)["question"])
-        status = 503 if len(self.questions) % 3 == 0 else 200
+        status = 503 if self.refuse_every and len(self.questions) % self.refuse_every == 0 else 200
         headers = [(b"content-type", b"application/json")]
         if status == 503:
             headers.append((b"retry-after", b"0"))
@@ -108,8 +110,22 @@ def test_settle_waits_for_a_200_and_gives_up_on_a_dead_server(stub):
         asyncio.run(settle(f"http://127.0.0.1:{free_port()}", QUESTIONS, most=2))
 
 
-def test_the_command_prints_a_table_and_ends_with_json(stub, capsys):
+def test_the_clock_starts_once_the_clients_exist(stub, monkeypatch):
     url, _ = stub
+    enter = httpx.AsyncClient.__aenter__
+
+    async def slow_enter(self):
+        time.sleep(0.4)  # a loaded machine building the client's TLS context, longer than the whole run
+        return await enter(self)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__aenter__", slow_enter)
+    result = asyncio.run(run_load(url, clients=2, seconds=0.3, questions=QUESTIONS))
+    assert result.requests >= 2 and result.elapsed_s < 0.7
+
+
+def test_the_command_prints_a_table_and_ends_with_json(stub, capsys):
+    url, app = stub
+    app.refuse_every = 0  # a run this short may send one request per client: it must be a 200
     assert main(["--url", url, "--clients", "1", "2", "--seconds", "0.3", "--warmup", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("| clients | requests | answers/s |")
