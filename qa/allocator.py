@@ -60,30 +60,32 @@ def find_jemalloc(candidates: list[Path] | None = None) -> Path | None:
 def loaded_in_this_process(maps: str | None = None) -> bool:
     """Whether jemalloc is mapped into this process (so it, not glibc, serves malloc when preloaded)."""
     if maps is None:
-        try:
-            maps = Path("/proc/self/maps").read_text()
-        except OSError:
-            return False
-    return "libjemalloc" in maps
+        maps = _proc_text("/proc/self/maps")
+    return maps is not None and "libjemalloc" in maps
+
+
+def _proc_text(path: str) -> str | None:
+    """A /proc file's text, or None where it cannot be read (no /proc)."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def _kb_field_mb(text: str | None, key: str) -> int | None:
+    """The `key:  N kB` line of a /proc file, in MB."""
+    lines = text.splitlines() if text is not None else []
+    return next((int(line.split()[1]) // 1024 for line in lines if line.startswith(f"{key}:")), None)
 
 
 def resident_mb() -> int | None:
     """This process's resident memory in MB (None where /proc is missing)."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    return next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS:")), None)
+    return _kb_field_mb(_proc_text("/proc/self/status"), "VmRSS")
 
 
 def physical_mb(meminfo: str | None = None) -> int | None:
     """The machine's memory in MB (None where /proc is missing)."""
-    if meminfo is None:
-        try:
-            meminfo = Path("/proc/meminfo").read_text()
-        except OSError:
-            return None
-    return next((int(line.split()[1]) // 1024 for line in meminfo.splitlines() if line.startswith("MemTotal:")), None)
+    return _kb_field_mb(meminfo if meminfo is not None else _proc_text("/proc/meminfo"), "MemTotal")
 
 
 def memory_ceiling_mb(fraction: float = 0.5, meminfo: str | None = None) -> int | None:
