@@ -62,6 +62,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
         checkpoint_minutes=args.checkpoint_minutes or None,
+        snapshot_every=args.snapshot_every,
         threads=args.threads,
         attention=args.attention,
         attention_dropout=args.attention_dropout,
@@ -459,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="also checkpoint when this many minutes have passed since the last checkpoint (0: steps only)",
+    )
+    t.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=None,
+        help="also keep the model every this many steps of an epoch in the run directory (epoch-E-step-S), "
+        "to average with `qa average-readers`",
     )
     t.add_argument(
         "--resume",

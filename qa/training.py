@@ -71,6 +71,9 @@ class TrainConfig:
     # also checkpoint when this long has passed since the last one: a session that ends with SIGKILL loses at
     # most this much (an MPNet step takes ~13 s on 2 CPU cores, so 200 steps would be 43 minutes)
     checkpoint_minutes: float | None = 10.0
+    # also keep the model's weights every this many steps of an epoch, as <run>/epoch-E-step-S (reader weights to
+    # average along the run's path with `qa average-readers`); the training itself is the same with or without
+    snapshot_every: int | None = None
     null_threshold: float = 0.0
     threads: int | None = None
     # SDPA attention with dropout falls back to a slow path on CPU: eager trains 2x faster here.
@@ -459,6 +462,8 @@ class Trainer:
                 )
             if self.step % MEMORY_CHECK_EVERY == 0:
                 self._keep_memory_down()
+            if self._snapshot_due():
+                self.model.save_pretrained(self.run_dir / f"epoch-{self.epoch + 1}-step-{self.step}")
             if self._checkpoint_due(last_saved):
                 self.save_checkpoint()
                 last_saved = time.monotonic()
@@ -479,6 +484,11 @@ class Trainer:
                 self.memory_ceiling,
                 after,
             )
+
+    def _snapshot_due(self) -> bool:
+        """Every `snapshot_every` steps inside an epoch; its end is kept anyway (epoch-E)."""
+        every = self.cfg.snapshot_every
+        return every is not None and self.step % every == 0 and self.step < len(self.batches or ())
 
     def _checkpoint_due(self, last_saved: float) -> bool:
         """Every `checkpoint_every` steps, and whenever `checkpoint_minutes` have passed since the last save."""

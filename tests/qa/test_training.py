@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from index.embedding import ModelNotFoundError, bundled_embedding_model
 from qa.openvino_reader import OpenVinoQA
@@ -327,3 +328,18 @@ def test_training_hands_kept_pages_back_when_resident_memory_passes_the_ceiling(
         trainer.run()
     assert looked == [1000, 1000]  # at step 2 of each 3-step epoch
     assert "resident 1500 MB above the 1000 MB ceiling: freed pages released, now 500 MB" in caplog.text
+
+
+def test_snapshots_keep_the_weights_inside_epochs_without_changing_the_run(tmp_path):
+    plain = Trainer(config(tmp_path, epochs=2, checkpoint_dir=tmp_path / "a", out=tmp_path / "ra"))
+    plain.run()
+    snapped = Trainer(config(tmp_path, epochs=2, checkpoint_dir=tmp_path / "b", out=tmp_path / "rb", snapshot_every=2))
+    snapped.run()
+
+    kept = sorted(p.name for p in (tmp_path / "b").glob("epoch-*-step-*"))
+    assert kept == ["epoch-1-step-2", "epoch-2-step-2"]  # 3 steps an epoch: its end is epoch-E already
+    assert not list((tmp_path / "a").glob("epoch-*-step-*"))
+    for name, value in plain.model.state_dict().items():
+        torch.testing.assert_close(snapped.model.state_dict()[name], value, msg=f"{name} differs with snapshots")
+    mid, end = (load_file(tmp_path / "b" / d / "model.safetensors") for d in ("epoch-1-step-2", "epoch-1"))
+    assert any(not torch.equal(mid[k], end[k]) for k in end)  # taken inside the epoch, a step before its end
