@@ -102,12 +102,15 @@ def corrupt(index_dir: Path, how: str) -> None:
 def test_corrupt_index_is_detected_at_start_up_and_rebuilt_from_the_documents(tmp_path, how):
     index_dir = tmp_path / "index"
     assert qa("index", str(SEED), "--index-dir", str(index_dir)).returncode == 0
+    healthy = [p.text for p in PassageIndex.load(index_dir).passages]
     corrupt(index_dir, how)
     log = tmp_path / "server.log"
     env = {"QA_DOCUMENTS": f'["{SEED}"]'}
     with server([*QA, "serve", "--port", "{port}", "--index-dir", str(index_dir)], env=env, log=log) as (url, _):
         reply = httpx.post(f"{url}/ask", json={"question": "Where is Tencent based?"}, timeout=30)
-        assert reply.status_code == 200 and "Shenzhen" in reply.json()["context"]
+        body = reply.json()
+        # served from the rebuilt index: a passage of the seed article as a healthy build cut it, whatever the answer
+        assert reply.status_code == 200 and body["source"]["document"] == SEED.name and body["context"] in healthy
     text = log.read_text()
     assert "building index" in text and ("checksum" in text or "unreadable" in text), text
     PassageIndex.load(index_dir)  # healthy again
