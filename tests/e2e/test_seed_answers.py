@@ -39,7 +39,7 @@ MUST_ABSTAIN = ["What is the capital of France?", "How many employees does Tence
 
 
 @pytest.mark.xfail(
-    strict=True, reason="the 6-layer reader withholds it: coreference of 'the Shenzhen-based company' (issue 9)"
+    strict=True, reason="the 6-layer reader answers 'BBC': coreference of 'the Shenzhen-based company' (issue 9)"
 )
 def test_where_is_tencent_based(answerer):
     assert answerer.answer("Where is Tencent based?").text == "Shenzhen"
