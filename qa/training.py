@@ -72,7 +72,7 @@ class TrainConfig:
     # most this much (an MPNet step takes ~13 s on 2 CPU cores, so 200 steps would be 43 minutes)
     checkpoint_minutes: float | None = 10.0
     # also keep the model's weights every this many steps of an epoch, as <run>/epoch-E-step-S (reader weights to
-    # average along the run's path with `qa average-readers`); the training itself is the same with or without
+    # average along the run's path with `qa average-readers`); the training itself is the same with or without them
     snapshot_every: int | None = None
     null_threshold: float = 0.0
     threads: int | None = None

@@ -36,9 +36,9 @@ def test_answer_is_highlighted_in_its_passage(chat: ChatPage) -> None:
     check_highlighted_answer(chat, "How many views did Blue Planet II get?", "220 million")
 
 
-# The shipped 6-layer reader answers "BBC" (withheld 2026-12-06 19:40-21:40 UTC, "UK" before): it does not follow that
-# "the Shenzhen-based company" is Tencent (issue 9, distillation from a bigger teacher). strict: this fails as
-# soon as the reader gets it right.
+# The shipped 6-layer reader answers "BBC" (withheld 2026-12-06 19:40-21:40 UTC, "UK" before): it does not
+# follow that "the Shenzhen-based company" is Tencent (issue 9, distillation from a bigger teacher). strict: this
+# fails as soon as the reader gets it right.
 @pytest.mark.xfail(strict=True, reason="reader coreference limit, issue 9")
 def test_where_is_tencent_based_highlights_shenzhen(chat: ChatPage) -> None:
     check_highlighted_answer(chat, "Where is Tencent based?", "Shenzhen")
