@@ -119,9 +119,9 @@ reader-control: $(READERS)/minilm-3ep/training.json
 # with.
 STUDENT_EPOCHS ?= 4
 DISTILL_WEIGHT ?= 0.9
+DISTILL = --teacher $(READERS)/mpnet-teacher --temperature 2 --distill-weight $(DISTILL_WEIGHT)
 $(READERS)/minilm-distilled/training.json: $(READERS)/mpnet-teacher/training.json | $(JEMALLOC)
-	$(TRAIN) $(SMALL) --epochs $(STUDENT_EPOCHS) --teacher $(READERS)/mpnet-teacher --temperature 2 \
-		--distill-weight $(DISTILL_WEIGHT) $(LOG)
+	$(TRAIN) $(SMALL) --epochs $(STUDENT_EPOCHS) $(DISTILL) $(LOG)
 student: $(READERS)/minilm-distilled/training.json
 
 # The reader shipped before: the mean of the student's weights after its last two epochs (the run keeps each
@@ -138,8 +138,7 @@ CONTINUE_EPOCHS ?= 1
 CONTINUE_LR ?= 3e-5
 $(READERS)/minilm-continued/training.json: $(READERS)/mpnet-teacher/training.json | $(JEMALLOC)
 	$(TRAIN) --base models/reader --lr $(CONTINUE_LR) --seed 42 --negatives 0.2 --checkpoint-every 200 \
-		--epochs $(CONTINUE_EPOCHS) --teacher $(READERS)/mpnet-teacher --temperature 2 \
-		--distill-weight $(DISTILL_WEIGHT) $(LOG)
+		--epochs $(CONTINUE_EPOCHS) $(DISTILL) $(LOG)
 student-continued: $(READERS)/minilm-continued/training.json
 
 # The shipped reader (2026-12-06): a fifth epoch of the student at a low learning rate, its weights kept every
@@ -147,8 +146,7 @@ student-continued: $(READERS)/minilm-continued/training.json
 # held-out F1 86.03. About 1 h 15 min on 2 CPU cores.
 $(READERS)/minilm-epoch5/training.json: $(READERS)/minilm-distilled/training.json | $(JEMALLOC)
 	$(TRAIN) --base $(READERS)/minilm-distilled --lr 3e-5 --seed 42 --negatives 0.2 --checkpoint-every 200 \
-		--snapshot-every 1000 --epochs 1 --teacher $(READERS)/mpnet-teacher --temperature 2 \
-		--distill-weight $(DISTILL_WEIGHT) $(LOG)
+		--snapshot-every 1000 --epochs 1 $(DISTILL) $(LOG)
 $(READERS)/student-swa/training.json: $(READERS)/minilm-epoch5/training.json
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-epoch5 \
 		$(addprefix $(RUNS)/minilm-epoch5/epoch-1-step-,1000 2000 3000) --out $(@D)
