@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	# torch first: 2.13.0 is the CPU build on this disk; a plain `torch` would pull a CUDA build of several GB
 	$(VENV)/bin/pip install --quiet torch==2.13.0
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -e '.[dev,train]'
 	touch $@
 
 install: $(STAMP)
@@ -37,7 +37,7 @@ test: lint browser
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -n 2 --dist worksteal
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy && $(VENV)/bin/lint-imports
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa eval eval/seed_gold.jsonl --out eval/out
@@ -71,14 +71,14 @@ RUNS := $(CACHE)/runs
 SPLIT := $(CACHE)/data/squad-v2.0-dev.train.json
 MPNET := $(CACHE)/teacher-base/all-mpnet-base-v2
 MINILM = "$$($(VENV)/bin/python -c 'from index.embedding import bundled_embedding_model as m; print(m())')"
-# Training allocates through jemalloc, which `qa train-reader` runs itself under when it is installed: with glibc's
+# Training allocates through jemalloc, which `qa-train train-reader` runs itself under when it is installed: with glibc's
 # malloc the teacher's resident memory grew from 3 to 24 GB in 860 steps of varying batch shapes and the kernel
 # killed it (2026-12-03); jemalloc held 3-8 GB at the same speed. Told to keep the pages it frees (qa/allocator.py
 # sets MALLOC_CONF) it stops faulting them in again every step: 6-9 s a step instead of 11, at 10-11.5 GB for the
 # teacher; kept for good they grew to 23 GB over 1,700 steps and the kernel killed it (2026-12-06), so training
 # hands them back whenever resident memory passes half the machine's. The training targets install it.
 JEMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libjemalloc.so.2
-TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa train-reader \
+TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train train-reader \
 	--train $(SQUAD)/squad-v1.1-train.json $(SPLIT) \
 	--validate $(SQUAD)/squad-v1.1-dev-open.json $(CACHE)/data/squad-v2.0-dev.holdout.json \
 	--out $(@D) --batch-size 32 --max-length 256 --stride 128 --device $(DEVICE)
@@ -89,11 +89,11 @@ $(JEMALLOC):
 
 # SQuAD v2.0 dev split by whole articles: 23 to learn abstention from, 12 held out for validation.
 $(SPLIT): | $(STAMP)
-	$(VENV)/bin/qa split-squad $(SQUAD)/squad-v2.0-dev.json --holdout 12 --seed 13 --out $(CACHE)/data
+	$(VENV)/bin/qa-train split-squad $(SQUAD)/squad-v2.0-dev.json --holdout 12 --seed 13 --out $(CACHE)/data
 
 # The teacher's base encoder (all-mpnet-base-v2, ~440 MB).
 $(MPNET)/model.safetensors: | $(STAMP)
-	$(VENV)/bin/qa fetch-teacher-base --cache $(CACHE)/teacher-base
+	$(VENV)/bin/qa-train fetch-teacher-base --cache $(CACHE)/teacher-base
 teacher-base: $(MPNET)/model.safetensors
 
 # The teacher: MPNet-base fine-tuned on the same data. One epoch at lr 5e-5 reached held-out F1 90.5 in about 9 h
@@ -127,7 +127,7 @@ student: $(READERS)/minilm-distilled/training.json
 # The reader shipped before: the mean of the student's weights after its last two epochs (the run keeps each
 # epoch's).
 $(READERS)/distilled-avg/training.json: $(READERS)/minilm-distilled/training.json
-	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-distilled \
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train average-readers $(READERS)/minilm-distilled \
 		$(RUNS)/minilm-distilled/epoch-$$(($(STUDENT_EPOCHS) - 1)) --out $(@D)
 student-avg: $(READERS)/distilled-avg/training.json
 
@@ -148,7 +148,7 @@ $(READERS)/minilm-epoch5/training.json: $(READERS)/minilm-distilled/training.jso
 	$(TRAIN) --base $(READERS)/minilm-distilled --lr 3e-5 --seed 42 --negatives 0.2 --checkpoint-every 200 \
 		--snapshot-every 1000 --epochs 1 $(DISTILL) $(LOG)
 $(READERS)/student-swa/training.json: $(READERS)/minilm-epoch5/training.json
-	HF_HUB_OFFLINE=1 $(VENV)/bin/qa average-readers $(READERS)/minilm-epoch5 \
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train average-readers $(READERS)/minilm-epoch5 \
 		$(addprefix $(RUNS)/minilm-epoch5/epoch-1-step-,1000 2000 3000) --out $(@D)
 student-swa: $(READERS)/student-swa/training.json
 

@@ -14,11 +14,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from qa.answer import Answer
+from qa.answer import Answer, Asked
 
 log = logging.getLogger(__name__)
-
-Asked = tuple[str, int | None]
 
 
 @dataclass
@@ -39,10 +37,10 @@ class Batcher:
         self._queue: deque[_Waiting] = deque()
         self._worker: asyncio.Task[None] | None = None
 
-    def submit(self, question: str, top_k: int | None) -> asyncio.Future[Answer]:
+    def submit(self, asked: Asked) -> asyncio.Future[Answer]:
         """A future for the answer; cancel it to drop a question that has not been read yet."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting((question, top_k), loop.create_future())
+        waiting = _Waiting(asked, loop.create_future())
         self._queue.append(waiting)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._drain())

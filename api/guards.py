@@ -6,6 +6,7 @@ They are plain ASGI middleware so that a rejected request costs no parsing and n
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -100,34 +101,95 @@ class RequestContext:
             )
 
 
-class BodyGuard:
-    """For requests with a body: JSON content type, size cap, read deadline, UTF-8 and parseable JSON.
+LOOPBACK = ("127.", "::1", "::ffff:127.")
 
-    The checked body is replayed to the app unchanged.
+
+def is_loopback(scope: Scope) -> bool:
+    client = scope.get("client") or ("", 0)
+    return str(client[0]).startswith(LOOPBACK)
+
+
+class WriteGuard:
+    """Writes (POST, PUT, PATCH, DELETE on `paths`) need `Authorization: Bearer <token>` when a token is set (401
+    otherwise, compared in constant time), else must come from this machine (403 otherwise). Reads stay open.
+    Checked before a body is read, so a refused upload costs nothing."""
+
+    WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+    def __init__(self, app: ASGIApp, paths: tuple[str, ...], token: str | None) -> None:
+        self.app = app
+        self.paths = paths
+        self.token = token.encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.WRITES and scope["path"].startswith(self.paths):
+            refusal = self.refusal(scope)
+            if refusal:
+                await send_json(send, *refusal)
+                return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+        if self.token is None:
+            if is_loopback(scope):
+                return None
+            return 403, "documents can be changed from the server's own machine only; set QA_API_TOKEN to allow it", []
+        scheme, _, given = (_header(scope, b"authorization") or b"").partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.token):
+            return None
+        return 401, "send Authorization: Bearer <QA_API_TOKEN> to change documents", [(b"www-authenticate", b"Bearer")]
+
+    def writes_for(self, scope: Scope) -> str:
+        """What GET /documents tells this client: open, token or closed."""
+        if self.token is not None:
+            return "token"
+        return "open" if is_loopback(scope) else "closed"
+
+
+class BodyGuard:
+    """For requests with a body: content type, size cap, read deadline, UTF-8 and parseable JSON.
+
+    Bodies are JSON of at most `max_bytes`, except on `upload_paths`, which also take multipart/form-data and
+    up to `max_upload_bytes` within `upload_timeout_s`. The checked body is replayed to the app unchanged.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        read_timeout_s: float,
+        upload_paths: tuple[str, ...] = (),
+        max_upload_bytes: int = 0,
+        upload_timeout_s: float = 120.0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout_s = read_timeout_s
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_timeout_s = upload_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        problem = self._check_headers(scope)
+        upload = scope["path"] in self.upload_paths
+        limit = self.max_upload_bytes if upload else self.max_bytes
+        timeout = self.upload_timeout_s if upload else self.read_timeout_s
+        content_type = (_header(scope, b"content-type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        problem = self._check_headers(scope, content_type, upload, limit)
         if problem:
             await send_json(send, *problem)
             return
         try:
-            body = await asyncio.wait_for(self._read(receive), self.read_timeout_s)
+            body = await asyncio.wait_for(self._read(receive, limit), timeout)
         except TimeoutError:
-            await send_json(send, 408, f"the request body did not arrive within {self.read_timeout_s:g} s")
+            await send_json(send, 408, f"the request body did not arrive within {timeout:g} s")
             return
         if body is None:
-            await send_json(send, 413, f"request body is larger than {self.max_bytes} bytes")
+            await send_json(send, 413, _too_large(limit))
             return
-        bad_json = _json_problem(body)
+        bad_json = _json_problem(body) if content_type == "application/json" else None
         if bad_json:
             await send_json(send, 400, bad_json)
             return
@@ -142,20 +204,24 @@ class BodyGuard:
 
         await self.app(scope, replay, send)
 
-    def _check_headers(self, scope: Scope) -> tuple[int, str] | None:
-        content_type = (_header(scope, b"content-type") or b"").decode("latin-1").split(";")[0].strip().lower()
-        if content_type != "application/json":
+    def _check_headers(self, scope: Scope, content_type: str, upload: bool, limit: int) -> tuple[int, str] | None:
+        if upload and content_type not in ("application/json", "multipart/form-data"):
+            return 415, (
+                "send a file as multipart/form-data in the field `file`, or JSON {name, text} with "
+                f"content-type: application/json (got {content_type or 'none'!r})"
+            )
+        if not upload and content_type != "application/json":
             return 415, f"send the body as JSON with content-type: application/json (got {content_type or 'none'!r})"
         length = _header(scope, b"content-length")
         if length is not None:
             try:
-                if int(length) > self.max_bytes:
-                    return 413, f"request body is larger than {self.max_bytes} bytes"
+                if int(length) > limit:
+                    return 413, _too_large(limit)
             except ValueError:
                 return 400, "content-length is not a number"
         return None
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    async def _read(self, receive: Receive, limit: int) -> bytes | None:
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -163,11 +229,17 @@ class BodyGuard:
                 return b""
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _too_large(limit: int) -> str:
+    if limit >= 1 << 20:
+        return f"request body is larger than {limit / (1 << 20):g} MB (QA_MAX_UPLOAD_MB)"
+    return f"request body is larger than {limit} bytes"
 
 
 def _json_problem(body: bytes) -> str | None:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from qa.answer import Answer, Candidate
+from index.store import DocumentRecord
+from qa.answer import Answer, answer_json
 from qa.questions import QUESTION_PATTERN
+
+MAX_DOCUMENT_FILTER = 100
 
 
 class AskRequest(BaseModel):
     """A question about the indexed documents."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"question": "How many views did Blue Planet II get?"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "How many views did Blue Planet II get?"},
+                {"question": "Who is Lau Seng Yee?", "top_k": 5, "documents": ["tencent-uk-partnership-2018.txt"]},
+            ]
+        },
     )
 
     # The limits are checked in the handler, with clear messages; the schema states them for clients and fuzzers.
@@ -24,6 +35,12 @@ class AskRequest(BaseModel):
         json_schema_extra={"minLength": 1, "maxLength": 1000, "pattern": QUESTION_PATTERN},
     )
     top_k: int | None = Field(None, ge=1, le=10, description="How many passages to read (default 3).")
+    documents: list[StrictStr] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_DOCUMENT_FILTER,
+        description="Read only these documents (ids from GET /documents); all of them when absent.",
+    )
 
     @field_validator("top_k", mode="before")
     @classmethod
@@ -39,10 +56,10 @@ class AskRequest(BaseModel):
 
 
 class Source(BaseModel):
-    document: str = Field(description="Document id (its file name).")
-    passage: int = Field(description="Passage number within the document.")
-    start: int = Field(description="Offset of the answer (or, with no answer, of the passage) in the document.")
-    end: int
+    document: str = Field(description="Document id (see GET /documents).")
+    passage: int = Field(description="Passage number within the document, counting from 1 (0: no passage).")
+    start: int = Field(description="Offset of the answer (or, with no answer, of the passage) in the document's text.")
+    end: int = Field(description="Offset just past the answer (or the passage) in the document's text.")
 
 
 class AnswerOut(BaseModel):
@@ -55,9 +72,9 @@ class AnswerOut(BaseModel):
 
 
 class RetrievedPassage(BaseModel):
-    document: str
-    passage: int
-    start: int
+    document: str = Field(description="Document id.")
+    passage: int = Field(description="Passage number within the document, counting from 1.")
+    start: int = Field(description="Offset of the passage in the document's text.")
     end: int
     text: str
 
@@ -68,18 +85,87 @@ class AskResponse(AnswerOut):
 
 
 class DocumentOut(BaseModel):
-    id: str
-    date: str | None
-    characters: int
-    passages: int
+    """A document the bot knows, or is still indexing, or failed to index."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "tencent-uk-partnership-2018.txt",
+                    "name": "tencent-uk-partnership-2018.txt",
+                    "status": "indexed",
+                    "reason": None,
+                    "source": "file",
+                    "passages": 4,
+                    "characters": 2069,
+                    "date": "2018-05-09",
+                    "added": "2026-12-07T16:30:00+00:00",
+                    "sha256": "9f2c…",
+                    "examples": ["Who is Lau Seng Yee?"],
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="Stable, URL-safe id: from the path below the folder indexed, or the uploaded name.")
+    name: str = Field(description="The file name as given (path below the folder indexed, or the uploaded name).")
+    status: Literal["indexing", "indexed", "failed"] = Field(
+        description="indexed: searchable; indexing: not yet (a large upload); failed: see `reason`."
+    )
+    reason: str | None = Field(None, description="Why indexing failed.")
+    source: Literal["file", "upload"] = Field(description="Read from a file (QA_DOCUMENTS, `qa index`) or uploaded.")
+    passages: int = Field(description="Passages searchable now.")
+    characters: int = Field(description="Length of the document's text.")
+    date: str | None = Field(None, description="The date line the document opens with, if any.")
+    added: str = Field(description="When it was first added (ISO 8601, UTC).")
+    sha256: str = Field(description="SHA-256 of the bytes it was read from: the same content is never re-embedded.")
+    examples: list[str] = Field(default_factory=list, description="Questions this document answers.")
 
 
 class InfoResponse(BaseModel):
     documents: list[DocumentOut]
-    passages: int
+    passages: int = Field(description="Passages searchable in all documents.")
     embedding_model: str
     reader_model: str
-    examples: list[str]
+    examples: list[str] = Field(description="Example questions of the indexed documents.")
+    writes: Literal["open", "token", "closed"] = Field(
+        description="Whether this client may add or remove documents: open (from this machine, no token set), "
+        "token (with `Authorization: Bearer <QA_API_TOKEN>`), closed (only from the server's own machine)."
+    )
+
+
+class UploadText(BaseModel):
+    """A document sent as text: its name decides the id and how the text is read (.txt, .md, .html)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "notes.md", "text": "# Notes\n\nThe pilot starts in March in Leeds."}]
+        },
+    )
+
+    name: StrictStr = Field(min_length=1, max_length=255, description="File name with a suffix: .txt, .md, .html.")
+    text: StrictStr = Field(min_length=1, description="The document's text.")
+
+
+class IndexingOut(DocumentOut):
+    """A large upload, accepted and being indexed: poll GET /documents/{id} until `status` is indexed."""
+
+
+def document_out(record: DocumentRecord) -> DocumentOut:
+    return DocumentOut(
+        id=record.id,
+        name=record.name,
+        status=record.status,
+        reason=record.reason,
+        source="upload" if record.origin == "upload" else "file",
+        passages=record.passages,
+        characters=record.characters,
+        date=record.date,
+        added=record.added,
+        sha256=record.sha256,
+        examples=list(record.examples),
+    )
 
 
 class Health(BaseModel):
@@ -91,49 +177,6 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def _candidate_out(c: Candidate) -> AnswerOut:
-    return AnswerOut(
-        answer=c.text,
-        score=c.score,
-        context=c.passage.text,
-        answer_start=c.answer_start,
-        answer_end=c.answer_end,
-        source=Source(document=c.passage.document, passage=c.passage.index, start=c.document_start, end=c.document_end),
-    )
-
-
 def answer_out(answer: Answer) -> AskResponse:
-    alternatives = [_candidate_out(c) for c in answer.alternatives]
-    retrieved = [
-        RetrievedPassage(document=r.document, passage=r.index, start=r.start, end=r.end, text=r.text)
-        for r in answer.retrieved
-    ]
-    p = answer.passage
-    if p is None:
-        source = Source(document="", passage=0, start=0, end=0)
-        return AskResponse(
-            answer=None,
-            score=0.0,
-            context="",
-            answer_start=0,
-            answer_end=0,
-            source=source,
-            alternatives=alternatives,
-            retrieved=retrieved,
-        )
-    if answer.found:
-        source = Source(
-            document=p.document, passage=p.index, start=p.start + answer.answer_start, end=p.start + answer.answer_end
-        )
-    else:
-        source = Source(document=p.document, passage=p.index, start=p.start, end=p.end)
-    return AskResponse(
-        answer=answer.text,
-        score=answer.score,
-        context=p.text,
-        answer_start=answer.answer_start,
-        answer_end=answer.answer_end,
-        source=source,
-        alternatives=alternatives,
-        retrieved=retrieved,
-    )
+    """The answer as `POST /ask` gives it (its shape is `qa.answer.answer_json`'s, checked here)."""
+    return AskResponse.model_validate(answer_json(answer))

@@ -4,11 +4,11 @@
     python -m bench.compare models/reader --sets gold --precision fp32
 
 Each reader goes through the project's own commands, one process per (reader, set), so every figure is the one
-`qa eval-reader` or `qa eval` prints and can be re-run alone:
-  v1     qa eval-reader V1 --exclude-seen TRAIN   (SQuAD v1.1 dev articles the readers were not trained on)
-  v2     qa eval-reader V2                         (the held-out SQuAD v2.0 articles: has-answer F1, no-answer)
+`qa-train eval-reader` or `qa eval` prints and can be re-run alone:
+  v1     qa-train eval-reader V1 --exclude-seen TRAIN   (SQuAD v1.1 dev articles the readers were not trained on)
+  v2     qa-train eval-reader V2                         (the held-out SQuAD v2.0 articles: has-answer F1, no-answer)
   gold   qa eval GOLD --reader DIR                 (the whole pipeline on the seed article)
-A set whose file is missing is skipped with a note (the SQuAD split comes from `qa split-squad`, see the model
+A set whose file is missing is skipped with a note (the SQuAD split comes from `qa-train split-squad`, see the model
 card). Timings come from a shared machine: compare them within one run only. Prints a markdown table and ends
 with one line of JSON holding the same figures.
 """
@@ -30,7 +30,7 @@ from qa.precision import PRECISIONS
 from qa.settings import default_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = default_cache_dir()  # where `qa split-squad` wrote the held-out split (QA_CACHE_DIR honoured)
+CACHE = default_cache_dir()  # where `qa-train split-squad` wrote the held-out split (QA_CACHE_DIR honoured)
 SQUAD = ROOT.parent / "shared" / "data" / "squad"
 SETS = ("v1", "v2", "gold")
 

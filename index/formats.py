@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,8 +26,85 @@ _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
+# a .docx (a zip) that inflates past this, or by more than this ratio, is refused as a decompression bomb
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
+MAX_INFLATION_RATIO = 200
+_HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+
+
 class UnreadableDocument(ValueError):
     """A file whose text cannot be read: not UTF-8, a broken or encrypted file, a PDF without a text layer."""
+
+
+class UnsupportedFormat(ValueError):
+    """A file of a kind that is not indexed, or whose content is not what its name says."""
+
+
+def content_kind(raw: bytes) -> str:
+    """What the bytes are, whatever the name says: "pdf", "docx", "zip" (another zip), "html", "text" (UTF-8
+    without NUL bytes) or "binary"."""
+    if raw.startswith(b"%PDF-"):
+        return "pdf"
+    if raw.startswith(b"PK\x03\x04"):
+        return "docx" if b"word/" in raw[:65536] or _zip_has(raw, "word/document.xml") else "zip"
+    if _HTML_START.match(raw[:4096]):
+        return "html"
+    if b"\x00" in raw[:65536]:
+        return "binary"
+    return "text"
+
+
+def _zip_has(raw: bytes, name: str) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return name in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+# the content kinds each suffix accepts: text may be named .html (a fragment), HTML may be named .txt/.md
+_ACCEPTS = {
+    **{suffix: {"text", "html"} for suffix in TEXT_SUFFIXES + HTML_SUFFIXES},
+    ".pdf": {"pdf"},
+    ".docx": {"docx"},
+}
+
+
+def check_format(name: str, raw: bytes) -> None:
+    """Refuse (UnsupportedFormat) a name of a kind not indexed, or content that is not what the name says;
+    refuse (UnreadableDocument) a .docx that would inflate like a decompression bomb."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in _ACCEPTS:
+        raise UnsupportedFormat(f"{name!r}: not an indexed format; send one of {', '.join(SUFFIXES)}")
+    kind = content_kind(raw)
+    if kind not in _ACCEPTS[suffix]:
+        raise UnsupportedFormat(f"{name!r} is named {suffix} but its content is {_KIND_NAMES[kind]}")
+    if kind == "docx":
+        check_inflation(raw)
+
+
+_KIND_NAMES = {
+    "pdf": "a PDF",
+    "docx": "a Word document",
+    "zip": "a zip archive",
+    "html": "HTML",
+    "text": "plain text",
+    "binary": "binary data",
+}
+
+
+def check_inflation(raw: bytes) -> None:
+    """A zip whose members would inflate past `MAX_INFLATED_BYTES` or `MAX_INFLATION_RATIO` is refused unread."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableDocument(f"not a readable Word document ({exc})") from exc
+    if inflated > MAX_INFLATED_BYTES or inflated > MAX_INFLATION_RATIO * max(len(raw), 1):
+        raise UnreadableDocument(
+            f"a Word document that would inflate from {len(raw):,} to {inflated:,} bytes: refused as a "
+            "decompression bomb"
+        )
 
 
 def extract_text(suffix: str, raw: bytes) -> str:
@@ -36,6 +115,7 @@ def extract_text(suffix: str, raw: bytes) -> str:
     if suffix in PDF_SUFFIXES:
         return pdf_text(raw)
     if suffix in WORD_SUFFIXES:
+        check_inflation(raw)
         return docx_text(raw)
     return utf8_text(raw)
 

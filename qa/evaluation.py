@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING
 
 from qa.metrics import best_over_gold, normalize_answer
 from qa.questions import InvalidQuestionError, check_question
-from qa.squad import SquadFormatError, examples_from_squad
 
 if TYPE_CHECKING:
     import httpx
 
     from qa.pipeline import Answerer
+
+
+class GoldFormatError(ValueError):
+    """A gold file is neither JSON lines of {"question", "answers"} nor SQuAD JSON."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,14 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
     if path.suffix == ".json":
         try:
             data = json.loads(text)
-            gold = [GoldQuestion(ex.question, ex.answers) for ex in examples_from_squad(data)]
+            gold = squad_gold(data)
         except (ValueError, KeyError, TypeError) as exc:
-            raise SquadFormatError(f"{path}: not SQuAD JSON ({exc!r})") from exc
+            raise GoldFormatError(f"{path}: not SQuAD JSON ({exc!r})") from exc
         for number, item in enumerate(gold, 1):
             try:
                 check_question(item.question)
             except InvalidQuestionError as exc:
-                raise SquadFormatError(f"{path}: question {number} ({item.question!r}): {exc}") from exc
+                raise GoldFormatError(f"{path}: question {number} ({item.question!r}): {exc}") from exc
         return gold
     gold = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -80,13 +83,23 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
                 raise TypeError("question must be a string and answers a list of strings")
             check_question(question)
         except (ValueError, KeyError, TypeError) as exc:  # InvalidQuestionError is a ValueError
-            raise SquadFormatError(
+            raise GoldFormatError(
                 f'{path}:{number}: expected {{"question": str, "answers": [str, ...]}} ({exc})'
             ) from exc
         gold.append(GoldQuestion(question, tuple(answers)))
     if not gold:
-        raise SquadFormatError(f"{path}: no questions")
+        raise GoldFormatError(f"{path}: no questions")
     return gold
+
+
+def squad_gold(data: dict) -> list[GoldQuestion]:
+    """Every question of SQuAD JSON (v1.1 or v2.0) with its answer texts; none when it is impossible."""
+    return [
+        GoldQuestion(qa["question"].strip(), () if qa.get("is_impossible") else tuple(a["text"] for a in qa["answers"]))
+        for article in data["data"]
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    ]
 
 
 def score_outcome(outcome: Outcome) -> Outcome:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
-from index.building import open_index
 from index.chunking import Passage
 from index.embedding import Embedder
-from index.passage_index import PassageIndex
-from qa.answer import Answer, Candidate
+from index.retrieval import concerns, retrieve
+from index.store import PassageStore
+from qa.answer import Answer, Asked, Candidate
+from qa.library import add_configured_documents, open_library_store
 from qa.reader import Reader, Span, ranked
 from qa.settings import Settings, default_cache_dir
 
@@ -53,50 +53,57 @@ def _candidate(span: Span) -> Candidate:
     return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
 
 
-class Answerer:
-    """Wires embedder, passage index and reader; models load once, in `load`."""
+def open_documents(settings: Settings, embedder: Embedder, add_documents: bool) -> PassageStore:
+    """The document store for the settings; `QA_DOCUMENTS` added or updated in it first when `add_documents`, or
+    when it holds no document yet (a first start)."""
+    store = open_library_store(settings, embedder)
+    if add_documents or not store.documents():
+        add_configured_documents(store, settings, embedder)
+    return store
 
-    def __init__(self, settings: Settings, embedder: Embedder, index: PassageIndex, reader: Reader) -> None:
+
+class Answerer:
+    """Wires embedder, passage store and reader; models load once, in `load`."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: PassageStore, reader: Reader) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.index = index
+        self.store = store
         self.reader = reader
 
     @classmethod
-    def load(cls, settings: Settings) -> Answerer:
-        """Load the models, then the index (rebuilt first when missing or out of date)."""
+    def load(cls, settings: Settings, add_documents: bool | None = None) -> Answerer:
+        """Load the models, then open the store (`add_documents`: QA_DOCUMENTS added or updated in it first;
+        by default as `QA_REBUILD_INDEX_ON_START` says)."""
         embedder, reader = load_models(settings)
-        index = open_index(settings, embedder, rebuild=settings.rebuild_index_on_start)
-        if settings.retrieval == "hybrid" or settings.min_relevance > -1.0:
-            _ = index.lexical  # built at start-up, not by the first question that needs it
-        return cls(settings, embedder, index, reader)
+        add = settings.rebuild_index_on_start if add_documents is None else add_documents
+        return cls(settings, embedder, open_documents(settings, embedder, add), reader)
 
-    def retrieve(self, question: str, top_k: int) -> list[Passage]:
-        return self.retrieve_batch([question], [top_k])[0]
+    def retrieve(self, question: str, top_k: int, documents: Sequence[str] | None = None) -> list[Passage]:
+        vector = self.embedder.embed([question])[0]
+        return retrieve(self.store, question, vector, top_k, self.settings.retrieval, documents)
 
-    def retrieve_batch(self, questions: Sequence[str], top_ks: Sequence[int]) -> list[list[Passage]]:
-        return self._search(questions, self.embedder.embed(list(questions)), top_ks)
+    def answer(self, question: str, top_k: int | None = None, documents: Sequence[str] | None = None) -> Answer:
+        """The best answer to `question` from the top-k passages (of `documents` only, when given), or null."""
+        return self.answer_batch([Asked(question, top_k, tuple(documents) if documents is not None else None)])[0]
 
-    def _search(self, questions: Sequence[str], vectors: np.ndarray, top_ks: Sequence[int]) -> list[list[Passage]]:
-        if self.settings.retrieval == "dense":
-            return [[hit.passage for hit in self.index.search(v, k)] for v, k in zip(vectors, top_ks, strict=True)]
-        asked = zip(questions, vectors, top_ks, strict=True)
-        return [self.index.search_hybrid(question, v, k) for question, v, k in asked]
-
-    def answer(self, question: str, top_k: int | None = None) -> Answer:
-        """The best answer to `question` from the top-k passages, or a null answer."""
-        return self.answer_batch([(question, top_k)])[0]
-
-    def answer_batch(self, asked: Sequence[tuple[str, int | None]]) -> list[Answer]:
+    def answer_batch(self, asked: Sequence[Asked]) -> list[Answer]:
         """`answer` for several questions at once: one embedding call and at most two reader passes for all.
 
-        A question that is not about the documents at all (`PassageIndex.concerns`) gets a null answer unread.
+        A question that is not about the documents at all (`index.retrieval.concerns`) gets a null answer unread.
         """
-        questions = [question.strip() for question, _ in asked]
+        questions = [a.question.strip() for a in asked]
         vectors = self.embedder.embed(questions)
-        retrieved = self._search(questions, vectors, [top_k or self.settings.top_k for _, top_k in asked])
-        floor = self.settings.min_relevance
-        read = [i for i, (q, v) in enumerate(zip(questions, vectors, strict=True)) if self.index.concerns(q, v, floor)]
+        how, floor = self.settings.retrieval, self.settings.min_relevance
+        retrieved = [
+            retrieve(self.store, q, v, a.top_k or self.settings.top_k, how, a.documents)
+            for q, v, a in zip(questions, vectors, asked, strict=True)
+        ]
+        read = [
+            i
+            for i, (q, v, a) in enumerate(zip(questions, vectors, asked, strict=True))
+            if concerns(self.store, q, v, floor, a.documents)
+        ]
         spans: list[list[Span]] = [[] for _ in questions]
         for i, found in zip(read, self.read([questions[i] for i in read], [retrieved[i] for i in read]), strict=True):
             spans[i] = found

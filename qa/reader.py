@@ -7,16 +7,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedTokenizerBase
 
 from index.chunking import Passage
 from index.embedding import ModelNotFoundError
 from qa.decoding import span_logits, top_spans
-from qa.features import truncate_question
 from qa.metrics import normalize_answer
 from qa.openvino_reader import for_inference
 from qa.precision import Precision, resolve
 from qa.settings import Backend, default_cache_dir
+
+MAX_QUESTION_TOKENS = 64  # a longer question is cut, so the passage always gets most of the window
+
+
+def truncate_questions(
+    tokenizer: PreTrainedTokenizerBase, questions: Sequence[str], max_tokens: int = MAX_QUESTION_TOKENS
+) -> list[str]:
+    """Cut each question to its first `max_tokens` tokens so the context always gets room (one tokenizer call)."""
+    if not questions:
+        return []
+    enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
+    return [
+        question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]]
+        for question, offsets in zip(questions, enc["offset_mapping"], strict=True)
+    ]
+
+
+def truncate_question(tokenizer: PreTrainedTokenizerBase, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """Cut a question to its first `max_tokens` tokens so the context always gets room."""
+    return truncate_questions(tokenizer, [question], max_tokens)[0]
 
 
 class ReaderNotFoundError(ModelNotFoundError):

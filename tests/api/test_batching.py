@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from api.batching import Batcher
+from qa.answer import Asked
 
 
 class Recorder:
@@ -19,11 +20,11 @@ class Recorder:
 
     def __call__(self, asked):
         self.release.wait(5)
-        questions = [question for question, _ in asked]
+        questions = [a.question for a in asked]
         self.batches.append(questions)
         if any("bad" in q for q in questions):
             raise ValueError("a bad question")
-        return [f"answer to {question} (top {top_k})" for question, top_k in asked]
+        return [f"answer to {a.question} (top {a.top_k})" for a in asked]
 
 
 def run(scenario):
@@ -36,14 +37,14 @@ def run(scenario):
 async def behind_a_held_pass(batcher, recorder):
     """Starts q0's pass and holds it open until `recorder.release` is set: what is submitted next queues."""
     recorder.release.clear()
-    first = batcher.submit("q0", None)
+    first = batcher.submit(Asked("q0", None))
     await asyncio.sleep(0.05)
     return first
 
 
 def test_one_question_is_read_alone_and_at_once():
     async def scenario(recorder, executor):
-        return await Batcher(recorder, executor, max_batch=8).submit("Where?", 3)
+        return await Batcher(recorder, executor, max_batch=8).submit(Asked("Where?", 3))
 
     recorder, answer = run(scenario)
     assert answer == "answer to Where? (top 3)" and recorder.batches == [["Where?"]]
@@ -53,7 +54,7 @@ def test_questions_that_queue_during_a_pass_are_read_together_up_to_max_batch():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=4)
         first = await behind_a_held_pass(batcher, recorder)
-        rest = [batcher.submit(f"q{i}", i) for i in range(1, 8)]
+        rest = [batcher.submit(Asked(f"q{i}", i)) for i in range(1, 8)]
         recorder.release.set()
         return await asyncio.gather(first, *rest)
 
@@ -66,7 +67,7 @@ def test_a_cancelled_question_is_never_read():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=8)
         first = await behind_a_held_pass(batcher, recorder)
-        dropped, kept = batcher.submit("gave up", None), batcher.submit("still here", None)
+        dropped, kept = batcher.submit(Asked("gave up", None)), batcher.submit(Asked("still here", None))
         dropped.cancel()
         recorder.release.set()
         return await asyncio.gather(first, kept)
@@ -79,7 +80,7 @@ def test_a_failing_question_fails_only_itself():
     async def scenario(recorder, executor):
         batcher = Batcher(recorder, executor, max_batch=8)
         first = await behind_a_held_pass(batcher, recorder)
-        good, bad = batcher.submit("good", 1), batcher.submit("bad", 1)
+        good, bad = batcher.submit(Asked("good", 1)), batcher.submit(Asked("bad", 1))
         recorder.release.set()
         await first
         with pytest.raises(ValueError, match="a bad question"):

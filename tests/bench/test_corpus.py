@@ -2,9 +2,9 @@ import json
 
 from bench.corpus import main
 from index.documents import load_documents
-from qa.squad import load_squad
+from training.squad import load_squad
 
-from ..qa.test_training import tiny_squad
+from ..training.test_trainer import tiny_squad
 
 
 def test_articles_not_seen_become_documents_holding_every_gold_paragraph(tmp_path):

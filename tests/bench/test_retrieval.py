@@ -3,9 +3,8 @@ import json
 import pytest
 
 from bench.retrieval import main
-from index.passage_index import PassageIndex
 
-from ..qa.test_training import tiny_squad
+from ..training.test_trainer import tiny_squad
 
 
 @pytest.fixture
@@ -19,14 +18,17 @@ def two_articles(tmp_path):
 
 
 def test_both_layouts_and_modes_ask_every_question_of_the_same_passages(two_articles, capsys, monkeypatch):
+    import qa.pipeline
+
     hybrid_searches = []
-    search_hybrid = PassageIndex.search_hybrid
+    real_retrieve = qa.pipeline.retrieve
 
-    def spy(index, question, vector, k):
-        hybrid_searches.append((len(index.passages), k))
-        return search_hybrid(index, question, vector, k)
+    def spy(store, question, vector, k, how, documents=None):
+        if how == "hybrid":
+            hybrid_searches.append((store.passage_count(), k))
+        return real_retrieve(store, question, vector, k, how, documents)
 
-    monkeypatch.setattr(PassageIndex, "search_hybrid", spy)
+    monkeypatch.setattr(qa.pipeline, "retrieve", spy)
     assert main([str(two_articles), "--top-k", "1"]) == 0
     out = capsys.readouterr().out
     rows = json.loads(out.strip().splitlines()[-1])

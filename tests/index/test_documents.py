@@ -1,8 +1,6 @@
-from pathlib import Path
-
 import pytest
 
-from index.documents import DocumentError, load_documents, parse_document
+from index.documents import DocumentError, document_id, load_documents, parse_document
 
 from ..conftest import SEED
 
@@ -16,7 +14,7 @@ def test_seed_date_line_is_metadata_not_prose():
 
 
 def test_document_without_date_line_keeps_all_text():
-    doc = parse_document("a.txt", Path("a.txt"), b"Plain text. Another sentence.")
+    doc = parse_document("a.txt", "a.txt", b"Plain text. Another sentence.")
     assert doc.date is None and doc.body_start == 0
 
 
@@ -34,9 +32,29 @@ def test_missing_path_and_empty_folder_are_errors(tmp_path):
         load_documents([tmp_path])
 
 
-def test_same_file_name_twice_is_refused(tmp_path):
+def test_same_file_name_in_two_folders_is_two_documents(tmp_path):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "same.txt").write_text("Text.")
-    with pytest.raises(DocumentError, match=r"two documents are named same\.txt"):
+    assert [d.id for d in load_documents([tmp_path])] == ["a--same.txt", "b--same.txt"]
+
+
+def test_document_ids_are_url_safe_and_refuse_names_without_letters():
+    assert document_id("Annual Report (final).pdf") == "Annual-Report-final-.pdf"
+    assert document_id("../../etc/passwd") == "etc--passwd"
+    assert document_id("caf\u00e9 notes.md") == "cafe-notes.md"
+    assert document_id("\u62a5\u544a.pdf").startswith("document-") and document_id("\u62a5\u544a.pdf").endswith(".pdf")
+    assert document_id("\u62a5\u544a.pdf") != document_id("\u6587\u4ef6.pdf")
+    with pytest.raises(DocumentError, match="no usable document id"):
+        document_id("..")
+
+
+def test_example_questions_come_from_a_file_beside_the_document(tmp_path):
+    (tmp_path / "a.txt").write_text("Some text.")
+    (tmp_path / "a.txt.questions.json").write_text('["What is it?"]')
+    (tmp_path / "b.txt").write_text("Other text.")
+    (tmp_path / "b.txt.questions.json").write_text('{"not": "a list"}')
+    with pytest.raises(DocumentError, match="JSON list of questions"):
         load_documents([tmp_path])
+    (tmp_path / "b.txt.questions.json").unlink()
+    assert [d.examples for d in load_documents([tmp_path])] == [("What is it?",), ()]

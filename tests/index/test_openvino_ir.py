@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.openvino_ir import IR_FILE, SOURCE_FILE, bind_tbb_without_deepbind, cached_ir, prune_stale, weights_key
-from qa.allocator import find_jemalloc
+from training.allocator import find_jemalloc
 
 JEMALLOC_MAPS = "7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n"
 GLIBC_MAPS = "7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n"

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from index.chunking import Passage
+from index.store import ScoredPassage
+from qa.answer import Asked
 from qa.pipeline import Answerer
 from qa.reader import Span
 from qa.settings import Settings
@@ -37,7 +39,7 @@ class ScriptedReader:
 
 
 def answerer(reader: ScriptedReader, **settings: float) -> Answerer:
-    return Answerer(Settings(**settings), embedder=None, index=None, reader=reader)  # type: ignore[arg-type]
+    return Answerer(Settings(**settings), embedder=None, store=None, reader=reader)  # type: ignore[arg-type]
 
 
 def test_a_confident_top_passage_settles_the_question_and_the_others_are_not_read():
@@ -93,17 +95,14 @@ def test_the_answer_is_withheld_under_min_score_or_when_no_answer_comes_too_clos
         assert result.text is None and result.alternatives[0].text == "answer0"  # the best guess stays visible
 
 
-class TopicIndex:
-    """Every question gets the three passages; only those mentioning "answer" concern them."""
+class TopicStore:
+    """Every question gets the three passages, none of them similar; only questions saying "answer" share a word."""
 
-    def search(self, vector, k):  # dense retrieval
-        raise AssertionError("hybrid retrieval is the default")
+    def dense_search(self, vector, k, documents=None):
+        return [ScoredPassage(p, 0.0) for p in PASSAGES[:k]]
 
-    def search_hybrid(self, question, vector, k):
-        return PASSAGES[:k]
-
-    def concerns(self, question, vector, min_similarity):
-        return "answer" in question or min_similarity <= -1.0
+    def keyword_search(self, question, k, documents=None):
+        return [ScoredPassage(p, 1.0) for p in PASSAGES[:k]] if "answer" in question else []
 
 
 class ZeroEmbedder:
@@ -114,8 +113,8 @@ class ZeroEmbedder:
 @pytest.mark.parametrize("floor,read", [(0.2, ["answer?"]), (-1.0, ["answer?", "hello"])])
 def test_a_question_not_about_the_documents_gets_a_null_answer_unread(floor, read):
     reader = ScriptedReader({(q, i): (0.9, -5.0) for q in ("answer?", "hello") for i in range(3)})
-    pipeline = Answerer(Settings(min_relevance=floor), ZeroEmbedder(), TopicIndex(), reader)  # type: ignore[arg-type]
-    on_topic, greeting = pipeline.answer_batch([("answer?", None), ("hello", None)])
+    pipeline = Answerer(Settings(min_relevance=floor), ZeroEmbedder(), TopicStore(), reader)  # type: ignore[arg-type]
+    on_topic, greeting = pipeline.answer_batch([Asked("answer?"), Asked("hello")])
     assert [q for one_pass in reader.passes for q, _ in one_pass] == read
     assert on_topic.text == "answer0"
     assert (greeting.text is None) is (floor > -1.0)

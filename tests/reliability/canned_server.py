@@ -13,17 +13,14 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
-from index.building import refresh_index
-from index.documents import load_documents
-from index.passage_index import Chunking
 from qa.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import seed_store
 from tests.doubles import CannedAnswerer, HashingEmbedder
 
 
 class SlowAnswerer(CannedAnswerer):
-    def __init__(self, index, embedder, delay: float) -> None:
-        super().__init__(index, embedder)
+    def __init__(self, store, embedder, delay: float) -> None:
+        super().__init__(store, embedder)
         self.delay = delay
 
     def answer(self, question, top_k=None):
@@ -35,9 +32,9 @@ def main() -> None:
     port, delay = int(sys.argv[1]), float(sys.argv[2])
     embedder = HashingEmbedder()
     index_dir = Path(tempfile.mkdtemp()) / "index"
-    index = refresh_index(index_dir, load_documents([ROOT / "seeds"]), embedder, Chunking()).index
+    store = seed_store(index_dir, embedder)
     settings = Settings(request_timeout_s=30)
-    app = create_app(settings, answerer=SlowAnswerer(index, embedder, delay))
+    app = create_app(settings, answerer=SlowAnswerer(store, embedder, delay))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=30)
 
 

@@ -18,7 +18,7 @@ from .conftest import canned_server
 
 @pytest.fixture
 def slow(canned):
-    return SlowAnswerer(canned.index, canned.embedder, delay=0.5)
+    return SlowAnswerer(canned.store, canned.embedder, delay=0.5)
 
 
 async def burst(app, n):
@@ -38,7 +38,7 @@ def test_past_the_in_flight_cap_requests_get_503_with_retry_after_at_once(slow):
 
 
 def test_an_answer_slower_than_the_timeout_is_408_and_the_server_recovers(canned):
-    slow = SlowAnswerer(canned.index, canned.embedder, delay=1.0)
+    slow = SlowAnswerer(canned.store, canned.embedder, delay=1.0)
     with TestClient(create_app(Settings(request_timeout_s=0.2), answerer=slow)) as client:
         r = client.post("/ask", json={"question": "Where?"})
         assert r.status_code == 408 and "0.2 s" in r.json()["detail"]
@@ -48,7 +48,7 @@ def test_an_answer_slower_than_the_timeout_is_408_and_the_server_recovers(canned
 
 
 def test_a_question_that_times_out_in_the_queue_is_never_answered(canned):
-    slow = SlowAnswerer(canned.index, canned.embedder, delay=0.6)
+    slow = SlowAnswerer(canned.store, canned.embedder, delay=0.6)
     app = create_app(Settings(request_timeout_s=0.3, max_batch=1), answerer=slow)  # one question per pass
     with TestClient(app):
         responses = asyncio.run(burst(app, 3))  # one is read, two wait behind it; all three time out
@@ -58,7 +58,7 @@ def test_a_question_that_times_out_in_the_queue_is_never_answered(canned):
 
 
 def test_questions_that_queue_behind_a_pass_are_answered_together(canned):
-    slow = SlowAnswerer(canned.index, canned.embedder, delay=0.2)
+    slow = SlowAnswerer(canned.store, canned.embedder, delay=0.2)
     app = create_app(Settings(max_batch=4), answerer=slow)
     with TestClient(app):
         responses = asyncio.run(burst(app, 9))

@@ -13,7 +13,7 @@ import pytest
 from index.embedding import bundled_embedding_model
 
 from ..conftest import ROOT
-from ..qa.test_training import tiny_squad
+from ..training.test_trainer import tiny_squad
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def there(repo: Path, env: dict[str, str], machine: Path, what: str) -> Path:
 def test_teacher_then_student_through_the_device_recipe(tmp_path):
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.distillation import TeacherTargets
+    from training.distillation import TeacherTargets
 
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -1,4 +1,4 @@
-"""`qa average-readers`: the weighted mean of readers' weights, written whole or not at all."""
+"""`qa-train average-readers`: the weighted mean of readers' weights, written whole or not at all."""
 
 import json
 
@@ -8,8 +8,8 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
 
 from index.embedding import bundled_embedding_model
-from qa.averaging import AveragingError, average_readers
-from qa.cli import main
+from training.averaging import AveragingError, average_readers
+from training.cli import main
 
 
 def tiny_reader(path, seed, layers=2):

@@ -1,4 +1,4 @@
-"""`qa eval-reader` with the shipped reader on a tiny SQuAD v2.0 file: the JSON contract, predictions, held-out."""
+"""`qa-train eval-reader` with the shipped reader on a tiny SQuAD v2.0 file: JSON contract, predictions, held-out."""
 
 import json
 import subprocess
@@ -31,7 +31,7 @@ def qa_item(qid, question, answer, context):
 
 def eval_reader(*args):
     result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "eval-reader", *map(str, args)],
+        [sys.executable, "-m", "training.cli", "eval-reader", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,

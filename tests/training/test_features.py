@@ -2,8 +2,9 @@ import pytest
 from transformers import AutoTokenizer
 
 from index.embedding import bundled_embedding_model
-from qa.features import build_features, truncate_question
-from qa.squad import SquadExample
+from qa.reader import truncate_question
+from training.features import build_features
+from training.squad import SquadExample
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_chunks_tokenised_in_worker_processes_give_the_same_windows(tokenizer):
 
 
 def test_truncating_questions_in_one_call_cuts_each_as_alone(tokenizer):
-    from qa.features import truncate_questions
+    from qa.reader import truncate_questions
 
     questions = ["Where is Tencent based?", " ".join(["word"] * 80) + "?", ""]
     assert truncate_questions(tokenizer, questions, 8) == [truncate_question(tokenizer, q, 8) for q in questions]

@@ -14,9 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from transformers import PreTrainedTokenizerBase
 
-from qa.squad import SquadExample
-
-MAX_QUESTION_TOKENS = 64
+from qa.reader import truncate_questions
+from training.squad import SquadExample
 
 
 def save_npz(path: Path, **arrays: npt.ArrayLike) -> None:
@@ -52,24 +51,6 @@ class FeatureSet:
 
     def subset(self, rows: np.ndarray) -> FeatureSet:
         return FeatureSet(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
-
-
-def truncate_questions(
-    tokenizer: PreTrainedTokenizerBase, questions: Sequence[str], max_tokens: int = MAX_QUESTION_TOKENS
-) -> list[str]:
-    """Cut each question to its first `max_tokens` tokens so the context always gets room (one tokenizer call)."""
-    if not questions:
-        return []
-    enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
-    return [
-        question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]]
-        for question, offsets in zip(questions, enc["offset_mapping"], strict=True)
-    ]
-
-
-def truncate_question(tokenizer: PreTrainedTokenizerBase, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
-    """Cut a question to its first `max_tokens` tokens so the context always gets room."""
-    return truncate_questions(tokenizer, [question], max_tokens)[0]
 
 
 def _label(offsets: list[tuple[int, int]], seq_ids: list[int | None], start: int, end: int) -> tuple[int, int]:

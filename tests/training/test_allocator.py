@@ -1,4 +1,4 @@
-"""qa.allocator: training re-runs itself under jemalloc once, only on Linux, and warns when it cannot."""
+"""training.allocator: training re-runs itself under jemalloc once, only on Linux, and warns when it cannot."""
 
 import os
 import subprocess
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import allocator
-from qa.allocator import KEEP_FREED_PAGES, Plan, find_jemalloc, loaded_in_this_process, plan
+from training import allocator
+from training.allocator import KEEP_FREED_PAGES, Plan, find_jemalloc, loaded_in_this_process, plan
 
 LIB = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 needs_jemalloc = pytest.mark.skipif(
@@ -61,7 +61,7 @@ def test_reads_the_process_memory_map():
 @needs_jemalloc
 def test_a_real_process_runs_again_under_jemalloc_with_its_arguments():
     script = (
-        "import sys; from qa.allocator import rerun_under_jemalloc, loaded_in_this_process; "
+        "import sys; from training.allocator import rerun_under_jemalloc, loaded_in_this_process; "
         "import os; rerun_under_jemalloc(); "
         "print(loaded_in_this_process(), sys.argv[1:], os.environ['MALLOC_CONF'])"
     )
@@ -86,7 +86,7 @@ def after_freeing_300_mb_under_jemalloc(then: str) -> list[int]:
     """In a process under jemalloc that keeps freed pages: resident MB before and after 300 MB were taken and
     freed (`before`, `kept`), then whatever the lines `then` print."""
     script = (
-        "from qa import allocator\n"
+        "from training import allocator\n"
         "before = allocator.resident_mb()\n"
         'blocks = [b"x" * (1 << 20) for _ in range(300)]\n'
         "del blocks\n"

@@ -1,11 +1,11 @@
-"""`qa train-reader`: every option on the command line reaches the training run's configuration."""
+"""`qa-train train-reader`: every option on the command line reaches the training run's configuration."""
 
 import argparse
 import dataclasses
 
 import pytest
 
-from qa.cli import build_parser, train_config
+from training.cli import build_parser, train_config
 
 REQUIRED = ["train-reader", "--train", "a.json", "--base", "encoder", "--out", "reader"]
 # for the process, not the run; the rest required

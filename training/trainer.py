@@ -28,20 +28,20 @@ from transformers import (
 
 from index.documents import file_sha256
 from index.embedding import ModelNotFoundError
-from qa.allocator import memory_ceiling_mb, release_above, release_freed_pages, resident_mb
-from qa.features import FeatureSet, build_features
-from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import OpenVinoError, OpenVinoQA, openvino_available
 from qa.precision import bf16_supported
 from qa.settings import default_cache_dir
-from qa.squad import SquadExample, drop_seen_contexts, load_squad, unanswerable_examples, with_chosen_occurrences
-from qa.squad_eval import SpanModel, evaluate_reader, model_inputs, uses_token_types
+from training.allocator import memory_ceiling_mb, release_above, release_freed_pages, resident_mb
+from training.features import FeatureSet, build_features
+from training.interrupts import TrainingStopped, stop_requests
+from training.squad import SquadExample, drop_seen_contexts, load_squad, unanswerable_examples, with_chosen_occurrences
+from training.squad_eval import SpanModel, evaluate_reader, model_inputs, uses_token_types
 
 log = logging.getLogger(__name__)
 
 FEATURES_VERSION = "1"  # bump when build_features or occurrence choice changes
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
-MEMORY_CHECK_EVERY = 10  # steps between looks at resident memory against the ceiling (qa.allocator.release_above)
+MEMORY_CHECK_EVERY = 10  # steps between looks at resident memory against the ceiling (training.allocator.release_above)
 
 
 @dataclass
@@ -71,8 +71,8 @@ class TrainConfig:
     # also checkpoint when this long has passed since the last one: a session that ends with SIGKILL loses at
     # most this much (an MPNet step takes ~13 s on 2 CPU cores, so 200 steps would be 43 minutes)
     checkpoint_minutes: float | None = 10.0
-    # also keep the model's weights every this many steps of an epoch, as <run>/epoch-E-step-S (reader weights to
-    # average along the run's path with `qa average-readers`); the training itself is the same with or without them
+    # also keep the model's weights every this many steps of an epoch, as <run>/epoch-E-step-S (reader weights
+    # to average along the run's path with `qa-train average-readers`); the training is the same with or without
     snapshot_every: int | None = None
     null_threshold: float = 0.0
     threads: int | None = None
@@ -239,7 +239,7 @@ def check_inputs(cfg: TrainConfig) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no SQuAD file at {path}")
     if cfg.teacher and cfg.teacher_targets:
-        from qa.distillation import TargetsError
+        from training.distillation import TargetsError
 
         raise TargetsError("give --teacher or --teacher-targets, not both")
     if cfg.teacher_targets and not Path(cfg.teacher_targets).is_file():
@@ -282,13 +282,13 @@ class Trainer:
         self.targets = None
         target_parts = [*parts, f"windows={cfg.max_length},{cfg.stride}"]
         if cfg.teacher_targets:
-            from qa.distillation import targets_from_file, targets_key
+            from training.distillation import targets_from_file, targets_key
 
             shape = (len(self.features), self.features.input_ids.shape[1])
             key = targets_key(cfg.temperature, target_parts)
             self.targets = targets_from_file(Path(cfg.teacher_targets), key, shape)
         elif cfg.teacher:
-            from qa.distillation import cached_targets
+            from training.distillation import cached_targets
 
             self.targets = cached_targets(
                 cfg.teacher,
@@ -399,7 +399,7 @@ class Trainer:
         mask = inputs["attention_mask"].bool()
         loss = span_loss(out.start_logits, out.end_logits, mask, starts, ends)
         if self.targets is not None:
-            from qa.distillation import distillation_loss
+            from training.distillation import distillation_loss
 
             soft_start, soft_end = (t.to(self.device) for t in self.targets.rows(rows, mask.shape[1]))
             soft = distillation_loss(out.start_logits, out.end_logits, mask, soft_start, soft_end, self.cfg.temperature)
@@ -474,7 +474,7 @@ class Trainer:
         self.save_checkpoint()
 
     def _keep_memory_down(self) -> None:
-        """Hand the allocator's kept pages back once resident memory passes the ceiling (see qa.allocator)."""
+        """Hand the allocator's kept pages back once resident memory passes the ceiling (see training.allocator)."""
         released = release_above(self.memory_ceiling)
         if released is not None:
             before, after = released

@@ -1,4 +1,4 @@
-"""Scoring a reader model on SQuAD-format questions (used by training and `qa eval-reader`)."""
+"""Scoring a reader model on SQuAD-format questions (used by training and `qa-train eval-reader`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from qa.decoding import span_logits, top_spans
-from qa.features import FeatureSet
 from qa.metrics import squad_scores
-from qa.squad import SquadExample
+from training.features import FeatureSet
+from training.squad import SquadExample
 
 
 class SpanModel(Protocol):

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from index.embedding import ModelNotFoundError, bundled_embedding_model
 from qa.openvino_reader import OpenVinoQA
-from qa.training import TrainConfig, Trainer, check_inputs, length_bucketed_batches, resolve_device
+from training.trainer import TrainConfig, Trainer, check_inputs, length_bucketed_batches, resolve_device
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("private_cache")]
 
@@ -109,7 +109,7 @@ def test_a_checkpoint_of_the_unfused_optimizer_resumes_into_the_fused_one(tmp_pa
     """Runs checkpointed before AdamW was fused (CPU runs of 2026-12-03 and earlier) continue with their moments,
     now on the fused kernel (the saved groups would otherwise switch it back off)."""
     with monkeypatch.context() as patch:
-        patch.setattr("qa.training.FUSED_ADAMW_DEVICES", ())
+        patch.setattr("training.trainer.FUSED_ADAMW_DEVICES", ())
         before = Trainer(config(tmp_path))
         assert not any(group["fused"] for group in before.optimizer.param_groups)
         crash_during_step(before, 6)
@@ -131,7 +131,7 @@ def test_sigterm_saves_a_checkpoint_at_the_step_boundary_and_loses_nothing(tmp_p
     import os
     import signal
 
-    from qa.training import TrainingStopped
+    from training.trainer import TrainingStopped
 
     stopped = Trainer(config(tmp_path, checkpoint_every=100))
     original = stopped.train_step
@@ -167,7 +167,7 @@ class SixMinuteSteps:
 def test_a_run_killed_outright_loses_at_most_the_minutes_since_its_last_checkpoint(
     tmp_path, monkeypatch, minutes, kept
 ):
-    from qa import training
+    from training import trainer as training
 
     monkeypatch.setattr(training, "time", SixMinuteSteps())
     crash_during_step(Trainer(config(tmp_path, checkpoint_every=100, checkpoint_minutes=minutes)), 6)
@@ -204,7 +204,7 @@ def test_a_stop_during_validation_loses_no_training(tmp_path):
 
 
 def test_validation_on_openvino_scores_as_on_torch_and_leaves_the_weights_alone(tmp_path, monkeypatch):
-    import qa.training as training
+    import training.trainer as training
 
     trainer = Trainer(config(tmp_path, epochs=1, validate=[tiny_squad(tmp_path / "dev.json")]))
     trainer.run()
@@ -278,7 +278,7 @@ def test_a_run_from_a_trained_reader_reuses_the_features_of_its_base(tmp_path):
 def test_the_tokenizer_key_follows_what_cuts_the_text_not_where_it_lies(tmp_path):
     from transformers import AutoTokenizer
 
-    from qa.training import tokenizer_key
+    from training.trainer import tokenizer_key
 
     tokenizer = AutoTokenizer.from_pretrained(bundled_embedding_model())
     tokenizer.save_pretrained(tmp_path / "copy")
@@ -290,12 +290,12 @@ def test_the_tokenizer_key_follows_what_cuts_the_text_not_where_it_lies(tmp_path
 def test_the_tokenizer_key_changes_with_the_tokenizers_library_that_cuts_the_windows(monkeypatch):
     from transformers import AutoTokenizer
 
-    from qa import training
-    from qa.training import tokenizer_key
+    from training import trainer as training
+    from training.trainer import tokenizer_key
 
     tokenizer = AutoTokenizer.from_pretrained(bundled_embedding_model())
     here = tokenizer_key(tokenizer)
-    # the module as qa.training holds it: other tests may have imported the library afresh
+    # the module as training.trainer holds it: other tests may have imported the library afresh
     monkeypatch.setattr(training.tokenizers, "__version__", "0.23.2")
     assert tokenizer_key(tokenizer) != here
 
@@ -312,7 +312,7 @@ def test_a_missing_file_or_model_fails_before_any_work_with_what_to_fix(tmp_path
 
 
 def test_training_hands_kept_pages_back_when_resident_memory_passes_the_ceiling(tmp_path, monkeypatch, caplog):
-    from qa import training
+    from training import trainer as training
 
     looked = []
 
@@ -324,7 +324,7 @@ def test_training_hands_kept_pages_back_when_resident_memory_passes_the_ceiling(
     monkeypatch.setattr(training, "release_above", release_above)
     trainer = Trainer(config(tmp_path, epochs=2))
     trainer.memory_ceiling = 1000
-    with caplog.at_level("INFO", logger="qa.training"):
+    with caplog.at_level("INFO", logger="training.trainer"):
         trainer.run()
     assert looked == [1000, 1000]  # at step 2 of each 3-step epoch
     assert "resident 1500 MB above the 1000 MB ceiling: freed pages released, now 500 MB" in caplog.text

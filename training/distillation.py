@@ -19,11 +19,12 @@ import torch.nn.functional as F
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedTokenizerBase
 
 from qa.decoding import span_logits
-from qa.features import FeatureSet, save_npz, truncate_questions
-from qa.interrupts import TrainingStopped, stop_requests
 from qa.openvino_reader import for_inference
-from qa.squad import SquadExample
-from qa.squad_eval import SpanModel, model_device
+from qa.reader import truncate_questions
+from training.features import FeatureSet, save_npz
+from training.interrupts import TrainingStopped, stop_requests
+from training.squad import SquadExample
+from training.squad_eval import SpanModel, model_device
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.squad import (
+from training.squad import (
     SquadExample,
     SquadFormatError,
     answer_removed_examples,

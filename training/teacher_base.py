@@ -96,7 +96,7 @@ def check_model_dir(model_dir: Path) -> dict:
     """Raise TeacherBaseError unless `model_dir` is a complete MPNet model directory."""
     missing = [name for name in REQUIRED_FILES if not (model_dir / name).exists()]
     if missing:
-        raise TeacherBaseError(f"{model_dir} lacks {', '.join(missing)}; run `qa fetch-teacher-base` again")
+        raise TeacherBaseError(f"{model_dir} lacks {', '.join(missing)}; run `qa-train fetch-teacher-base` again")
     config = json.loads((model_dir / "config.json").read_text())
     if config.get("model_type") != "mpnet":
         raise TeacherBaseError(f"{model_dir}/config.json is a {config.get('model_type')!r} model, not mpnet")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from qa.distillation import TeacherTargets, distillation_loss, project_rows, window_span
-from qa.training import Trainer
+from training.distillation import TeacherTargets, distillation_loss, project_rows, window_span
+from training.trainer import Trainer
 
-from .test_training import config
+from .test_trainer import config
 
 pytestmark = pytest.mark.usefixtures("private_cache")  # targets and features stay out of ~/.cache/qa
 
@@ -104,12 +104,12 @@ def _uninterrupted_targets(tmp_path):
     from transformers import AutoTokenizer
 
     from index.embedding import bundled_embedding_model
-    from qa.distillation import compute_targets
-    from qa.features import build_features
-    from qa.squad import load_squad
+    from training.distillation import compute_targets
+    from training.features import build_features
+    from training.squad import load_squad
 
     from ..conftest import ROOT
-    from .test_training import tiny_squad
+    from .test_trainer import tiny_squad
 
     teacher = str(ROOT / "models" / "reader")
     examples = load_squad(tiny_squad(tmp_path / "train.json"))
@@ -119,7 +119,7 @@ def _uninterrupted_targets(tmp_path):
 
 @pytest.mark.slow
 def test_teacher_targets_resume_after_a_stop(tmp_path, monkeypatch):
-    import qa.distillation as distillation
+    import training.distillation as distillation
 
     teacher, examples, features, whole = _uninterrupted_targets(tmp_path)
 
@@ -149,8 +149,8 @@ def test_sigterm_during_teacher_targets_keeps_the_batches_done(tmp_path, monkeyp
     import os
     import signal
 
-    import qa.distillation as distillation
-    from qa.interrupts import TrainingStopped
+    import training.distillation as distillation
+    from training.interrupts import TrainingStopped
 
     teacher, examples, features, whole = _uninterrupted_targets(tmp_path)
 
@@ -179,8 +179,8 @@ def test_sigterm_during_teacher_targets_keeps_the_batches_done(tmp_path, monkeyp
 def test_targets_saved_with_the_teacher_train_a_run_without_it_and_other_windows_are_refused(tmp_path):
     import shutil
 
-    from qa.distillation import TargetsError
     from qa.settings import default_cache_dir
+    from training.distillation import TargetsError
 
     from ..conftest import ROOT
 
@@ -217,10 +217,10 @@ def test_targets_only_makes_the_file_a_run_elsewhere_trains_from(tmp_path, capsy
     import json
 
     from index.embedding import bundled_embedding_model
-    from qa.cli import main
+    from training.cli import main
 
     from ..conftest import ROOT
-    from .test_training import tiny_squad
+    from .test_trainer import tiny_squad
 
     words = [
         "train-reader",

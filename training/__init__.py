@@ -1,0 +1,1 @@
+"""Training readers: data, fine-tuning, distillation, averaging (the [train] extra; never imported to serve)."""
