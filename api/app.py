@@ -38,7 +38,7 @@ from api.schemas import (
 from index.documents import DocumentError
 from index.formats import UnsupportedFormat
 from index.store import StoreError
-from qa.answer import Answer, Asked
+from qa.answer import Answer, Asked, Turn
 from qa.library import Library, chunking_of
 from qa.pipeline import Answerer
 from qa.questions import InvalidQuestionError, check_question
@@ -189,13 +189,14 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         summary="Answer a question from the documents",
         description="The best span of the retrieved passages that answers the question, quoted with its score, "
         "passage and offsets; `answer` is null when the documents do not say. `documents` restricts the search "
-        "to some documents.",
+        "to some documents; `history` (the earlier turns) lets a follow-up refer back to them.",
     )
     async def ask(body: AskRequest) -> AskResponse:
         question = check_question(body.question, settings.max_question_chars)
+        history = _history(body, settings.max_question_chars)
         ready = state.ready()
         documents = _known_documents(ready, body.documents)
-        work = state.batcher.submit(Asked(question, body.top_k, documents))
+        work = state.batcher.submit(Asked(question, body.top_k, documents, history))
         try:
             answer = await asyncio.wait_for(asyncio.shield(work), settings.request_timeout_s)
         except TimeoutError:
@@ -324,7 +325,7 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         max_bytes=settings.max_body_bytes,
         read_timeout_s=settings.request_timeout_s,
         upload_paths=("/documents",),
-        max_upload_bytes=int(settings.max_upload_mb * (1 << 20)) + UPLOAD_OVERHEAD,
+        max_upload_mb=settings.max_upload_mb,
     )
     app.add_middleware(WriteGuard, paths=("/documents",), token=token)
     app.add_middleware(Backpressure, paths=("/ask",), max_in_flight=settings.max_in_flight)
@@ -332,11 +333,22 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     return app
 
 
-UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file itself
-
-
 async def _no_app(scope: Any, receive: Any, send: Any) -> None:  # WriteGuard used only to tell `writes`
     raise RuntimeError("not an app")
+
+
+def _history(body: AskRequest, max_chars: int) -> tuple[Turn, ...]:
+    """The earlier turns, each question checked like a question and each answer limited alike (422 otherwise)."""
+    turns = []
+    for number, turn in enumerate(body.history or [], 1):
+        try:
+            question = check_question(turn.question, max_chars)
+        except InvalidQuestionError as exc:
+            raise HTTPException(422, f"history.{number}.question: {exc}") from None
+        if turn.answer is not None and len(turn.answer) > max_chars:
+            raise HTTPException(422, f"history.{number}.answer: longer than {max_chars} characters")
+        turns.append(Turn(question, turn.answer))
+    return tuple(turns)
 
 
 def _known_documents(answerer: Answerer, ids: list[str] | None) -> tuple[str, ...] | None:

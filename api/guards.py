@@ -102,6 +102,7 @@ class RequestContext:
 
 
 LOOPBACK = ("127.", "::1", "::ffff:127.")
+UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file itself
 
 
 def is_loopback(scope: Scope) -> bool:
@@ -159,14 +160,15 @@ class BodyGuard:
         max_bytes: int,
         read_timeout_s: float,
         upload_paths: tuple[str, ...] = (),
-        max_upload_bytes: int = 0,
+        max_upload_mb: float = 0.0,
         upload_timeout_s: float = 120.0,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout_s = read_timeout_s
         self.upload_paths = upload_paths
-        self.max_upload_bytes = max_upload_bytes
+        self.max_upload_mb = max_upload_mb
+        self.max_upload_bytes = int(max_upload_mb * (1 << 20)) + UPLOAD_OVERHEAD
         self.upload_timeout_s = upload_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,7 +189,7 @@ class BodyGuard:
             await send_json(send, 408, f"the request body did not arrive within {timeout:g} s")
             return
         if body is None:
-            await send_json(send, 413, _too_large(limit))
+            await send_json(send, 413, self._too_large(upload))
             return
         bad_json = _json_problem(body) if content_type == "application/json" else None
         if bad_json:
@@ -216,10 +218,15 @@ class BodyGuard:
         if length is not None:
             try:
                 if int(length) > limit:
-                    return 413, _too_large(limit)
+                    return 413, self._too_large(upload)
             except ValueError:
                 return 400, "content-length is not a number"
         return None
+
+    def _too_large(self, upload: bool) -> str:
+        if upload:
+            return f"the upload is larger than {self.max_upload_mb:g} MB (QA_MAX_UPLOAD_MB)"
+        return f"request body is larger than {self.max_bytes} bytes"
 
     async def _read(self, receive: Receive, limit: int) -> bytes | None:
         chunks, size = [], 0
@@ -234,12 +241,6 @@ class BodyGuard:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-
-
-def _too_large(limit: int) -> str:
-    if limit >= 1 << 20:
-        return f"request body is larger than {limit / (1 << 20):g} MB (QA_MAX_UPLOAD_MB)"
-    return f"request body is larger than {limit} bytes"
 
 
 def _json_problem(body: bytes) -> str | None:

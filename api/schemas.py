@@ -11,6 +11,7 @@ from qa.answer import Answer, answer_json
 from qa.questions import QUESTION_PATTERN
 
 MAX_DOCUMENT_FILTER = 100
+MAX_HISTORY_TURNS = 10
 
 
 class AskRequest(BaseModel):
@@ -22,6 +23,10 @@ class AskRequest(BaseModel):
             "examples": [
                 {"question": "How many views did Blue Planet II get?"},
                 {"question": "Who is Lau Seng Yee?", "top_k": 5, "documents": ["tencent-uk-partnership-2018.txt"]},
+                {
+                    "question": "What did he say?",
+                    "history": [{"question": "Who is Lau Seng Yee?", "answer": "senior executive vice president"}],
+                },
             ]
         },
     )
@@ -41,6 +46,12 @@ class AskRequest(BaseModel):
         max_length=MAX_DOCUMENT_FILTER,
         description="Read only these documents (ids from GET /documents); all of them when absent.",
     )
+    history: list[HistoryTurn] | None = Field(
+        None,
+        max_length=MAX_HISTORY_TURNS,
+        description="The earlier turns of the conversation, oldest first (at most 10): a follow-up such as "
+        "'What did he say?' is read as a standalone question against them (see `interpreted_question`).",
+    )
 
     @field_validator("top_k", mode="before")
     @classmethod
@@ -53,6 +64,15 @@ class AskRequest(BaseModel):
         if isinstance(value, float) and not value.is_integer():
             raise ValueError("must be a whole number from 1 to 10")
         return int(value)
+
+
+class HistoryTurn(BaseModel):
+    """An earlier turn of the conversation: its question and the answer the system gave (null: it abstained)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(description="The earlier question, limited like a question.")
+    answer: StrictStr | None = Field(description="The system's answer to it, at most 1,000 characters; null if none.")
 
 
 class Source(BaseModel):
@@ -80,6 +100,10 @@ class RetrievedPassage(BaseModel):
 
 
 class AskResponse(AnswerOut):
+    interpreted_question: str = Field(
+        description="The standalone question that was retrieved and read: `question` itself unless a follow-up "
+        "was resolved against `history`."
+    )
     alternatives: list[AnswerOut] = Field(description="Next-best distinct answers, best first.")
     retrieved: list[RetrievedPassage] = Field(default_factory=list, description="The passages the reader was given.")
 

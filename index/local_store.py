@@ -14,6 +14,7 @@ beside a running server) show on the next question without a restart.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -113,7 +114,11 @@ class LocalStore:
         self._connections_lock = threading.Lock()
         self._search_lock = threading.Lock()  # FAISS is mutated in place: searches and mutations take turns
         self._sync_lock = threading.Lock()  # one catch-up with the database at a time
-        self.manifest = self._open(manifest)
+        try:
+            self.manifest = self._open(manifest)
+        except BaseException:
+            self.close_connections()
+            raise
         self._snapshot = Snapshot(0, self._empty_vectors())
         self._load_snapshot()
 
@@ -185,8 +190,11 @@ class LocalStore:
 
     def close(self) -> None:
         """Keep the FAISS cache for the next start, and close every connection."""
-        with contextlib.suppress(OSError, RuntimeError):
+        with contextlib.suppress(OSError, RuntimeError, AttributeError):  # AttributeError: closed before loading
             self._save_vectors()
+        self.close_connections()
+
+    def close_connections(self) -> None:
         with self._connections_lock:
             for db in self._connections:
                 db.close()
@@ -259,16 +267,28 @@ class LocalStore:
         try:
             for document, passages, vectors in items:
                 new.upsert(document, passages, vectors)
+            new._db().execute("PRAGMA journal_mode=DELETE")  # all of it in the one file that is moved
         finally:
             new.close()
         self.close()
-        for name in (VECTORS, VECTORS_GENERATION):
+        # the old database's write-ahead log must not outlive it: SQLite would read it into the new one
+        for name in (VECTORS, VECTORS_GENERATION, DATABASE + "-wal", DATABASE + "-shm"):
             (self.directory / name).unlink(missing_ok=True)
         os.replace(aside / DATABASE, self.path)
         shutil.rmtree(aside, ignore_errors=True)
         self.manifest = self._open(manifest)
         self._snapshot = Snapshot(0, self._empty_vectors())
         self._load_snapshot()
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A lock file of this name in the store's folder, held across processes (fcntl)."""
+        with (self.directory / f".{name.replace(' ', '-')}.lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # --- reads --------------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -147,9 +148,12 @@ class PassageStore(Protocol):
         """The k passages best matching the query's words, best first; none when no word matches."""
         ...
 
-    def replace_all(
-        self, manifest: StoreManifest, items: Iterable[tuple[Document, Sequence[Passage], np.ndarray]]
-    ) -> None:
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold a lock of this name across every process using the store (replicas included), for work that must
+        happen once, such as adding the configured documents: re-check what is there inside it."""
+        ...
+
+    def replace_all(self, manifest: StoreManifest, items: Iterable[Indexed]) -> None:
         """Hold exactly these documents, made under a new manifest (a rebuild for another embedding model or
         chunking): all at once, or, should it fail, the store as it was."""
         ...
@@ -161,12 +165,23 @@ class StoreMissingError(StoreError):
     """No store at the location given, and none was to be made."""
 
 
+@dataclass(frozen=True)
+class PostgresOptions:
+    """How a PostgreSQL store uses its database (the `QA_PG_*` settings); the local store has no use for them."""
+
+    ef_search: int = 100  # HNSW candidates per search: recall against speed
+    statement_timeout_s: float = 30.0
+    pool_size: int = 4  # connections this process keeps to the database, at most
+
+
 def is_database_url(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
-def open_store(location: str | Path, manifest: StoreManifest | None, create: bool = True) -> PassageStore:
-    """The store at `location`: a `postgresql://` URL, else a local directory.
+def open_store(
+    location: str | Path, manifest: StoreManifest | None, create: bool = True, postgres: PostgresOptions | None = None
+) -> PassageStore:
+    """The store at `location`: a `postgresql://` URL (used as `postgres` says), else a local directory.
 
     A store built with another manifest is refused (StoreMismatchError); `manifest=None` opens it as built (to
     read its documents back). `create=False` refuses a missing store (StoreMissingError) instead of making one.
@@ -174,7 +189,7 @@ def open_store(location: str | Path, manifest: StoreManifest | None, create: boo
     if is_database_url(location):
         from index.postgres_store import PostgresStore
 
-        return PostgresStore(str(location), manifest, create=create)
+        return PostgresStore(str(location), manifest, create=create, options=postgres)
     from index.local_store import LocalStore
 
     return LocalStore(Path(location), manifest, create=create)

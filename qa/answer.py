@@ -9,12 +9,22 @@ from index.chunking import Passage
 
 
 @dataclass(frozen=True)
+class Turn:
+    """An earlier turn of a conversation: its question and the system's answer, None when it abstained."""
+
+    question: str
+    answer: str | None
+
+
+@dataclass(frozen=True)
 class Asked:
-    """A question as asked: how many passages to read (None: the default), and of which documents (None: all)."""
+    """A question as asked: how many passages to read (None: the default), of which documents (None: all), and
+    the earlier turns of its conversation, oldest first (follow-ups are resolved against them)."""
 
     question: str
     top_k: int | None = None
     documents: tuple[str, ...] | None = None
+    history: tuple[Turn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     retrieved = [{**_source(r.document, r.index + 1, r.start, r.end), "text": r.text} for r in answer.retrieved]
     return {
         **head,
+        "interpreted_question": answer.question,
         "source": source,
         "alternatives": [candidate_json(c) for c in answer.alternatives],
         "retrieved": retrieved,

@@ -127,7 +127,7 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_answer(answer: Answer) -> None:
+def print_answer(answer: Answer, passage: bool = True) -> None:
     """An answer for a person: the quote, its score and where it comes from (passages counted from 1)."""
     if answer.found:
         print(f"Answer: {answer.text}")
@@ -137,9 +137,49 @@ def print_answer(answer: Answer) -> None:
     if answer.passage is not None:
         p = answer.passage
         print(f"Source: {p.document}, passage {p.index + 1} (characters {p.start}-{p.end})")
-        print(f"Passage: {p.text}")
+        if passage:
+            print(f"Passage: {p.text}")
     for alt in answer.alternatives:
         print(f"  also: {alt.text!r} ({alt.score:.3f})")
+
+
+def _chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: follow-ups are read against the earlier turns, as on the chat page."""
+    from qa.answer import Asked, Turn
+    from qa.pipeline import Answerer
+
+    settings = _settings(args)
+    if not _models_present(settings, "chat"):
+        return 2
+    answerer = Answerer.load(settings, add_documents=False)
+    documents = tuple(args.document) if args.document else None
+    history: list[Turn] = []
+    print("Ask about the documents. /new starts a new topic; /quit or Ctrl-D ends.", flush=True)
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/new":
+            history.clear()
+            print("(new topic)")
+            continue
+        if not line:
+            continue
+        try:
+            question = check_question(line, settings.max_question_chars)
+        except InvalidQuestionError as exc:
+            print(f"  {exc}")
+            continue
+        answer = answerer.answer_batch([Asked(question, args.top_k, documents, tuple(history[-10:]))])[0]
+        if answer.question != question:
+            print(f"Read as: {answer.question}")
+        print_answer(answer, passage=False)
+        history.append(Turn(question, answer.text))
+        print(flush=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -168,9 +208,19 @@ def _eval(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from qa.eval_report import write_report
-    from qa.evaluation import http_asker, load_gold, local_asker, run_gold, summarize
+    from qa.evaluation import (
+        http_asker,
+        is_dialogue_file,
+        load_dialogues,
+        load_gold,
+        local_asker,
+        run_dialogues,
+        run_gold,
+        summarize,
+    )
 
-    gold = load_gold(args.gold)
+    dialogues = load_dialogues(args.gold) if is_dialogue_file(args.gold) else None
+    gold = load_gold(args.gold) if dialogues is None else []
     settings = _settings(args)
     top_k = args.top_k or settings.top_k
     if args.url:
@@ -184,7 +234,14 @@ def _eval(args: argparse.Namespace) -> int:
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
         where = f"in process, reader {settings.reader_model} ({answerer.reader.precision}, {answerer.reader.backend})"
         ask = local_asker(answerer, top_k)
-    outcomes = run_gold(gold, ask, progress=not args.quiet)
+    if dialogues is None:
+        outcomes, parts = run_gold(gold, ask, progress=not args.quiet), None
+    else:
+        outcomes = run_dialogues(dialogues, ask, progress=not args.quiet)
+        parts = {
+            "first turns": summarize([o for o in outcomes if o.turn == 1], top_k),
+            "follow-ups": summarize([o for o in outcomes if o.turn > 1], top_k),
+        }
     summary = summarize(outcomes, top_k)
     meta = {
         "gold": str(args.gold),
@@ -192,7 +249,7 @@ def _eval(args: argparse.Namespace) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
-    write_report(args.out, summary, outcomes, meta)
+    write_report(args.out, summary, outcomes, meta, parts)
     print(f"report: {args.out / 'report.md'}", file=sys.stderr)
     keys = (
         "exact_match",
@@ -204,7 +261,10 @@ def _eval(args: argparse.Namespace) -> int:
         "p50_ms",
         "p95_ms",
     )
-    print(json.dumps({k: getattr(summary, k) for k in keys}))
+    figures = {k: getattr(summary, k) for k in keys}
+    for name, part in (parts or {}).items():
+        figures[name.replace(" ", "_").replace("-", "_")] = {k: getattr(part, k) for k in keys}
+    print(json.dumps(figures))
     return 0
 
 
@@ -240,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.set_defaults(func=_ask)
 
+    c = sub.add_parser("chat", help="a conversation in the terminal: follow-up questions read in context")
+    c.add_argument("--top-k", type=int, default=None, choices=range(1, 11), metavar="K")
+    c.add_argument("--reader", default=None, help="reader model directory or hub id")
+    c.add_argument("--index-dir", type=Path, default=None)
+    c.add_argument("--document", action="append", default=None, metavar="ID", help="read only this document")
+    c.set_defaults(func=_chat)
+
     v = sub.add_parser("serve", help="serve the chat page and POST /ask (builds the index if missing)")
     v.add_argument("--host", default=None, help="default 127.0.0.1")
     v.add_argument("--port", type=int, default=None, help="default 8000")
@@ -248,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_serve)
 
     e = sub.add_parser("eval", help="score the pipeline on gold question/answer pairs")
-    e.add_argument("gold", type=Path, help="JSON lines {question, answers} or SQuAD JSON")
+    e.add_argument(
+        "gold", type=Path, help="JSON lines of {question, answers} or of dialogues {turns: [...]}, or SQuAD JSON"
+    )
     e.add_argument("--url", default=None, help="ask a running server's POST /ask instead of the in-process pipeline")
     e.add_argument("--top-k", type=int, default=None, choices=range(1, 11), metavar="K")
     e.add_argument("--out", type=Path, default=Path("eval/out"), help="where results.json, report.md and plots go")
@@ -301,7 +370,8 @@ def configure_logging(verbose: bool = False, extra: tuple[str, ...] = ()) -> Non
     )
     for name in ("qa", "index", "api", "uvicorn", *extra):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index it builds at DEBUG
+    for handler in logging.getLogger().handlers:  # bm25s sets its own logger to DEBUG when it is imported
+        handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

@@ -52,7 +52,8 @@ def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, s
     ]
     for o in misses(outcomes):
         expected = " / ".join(o.expected) or "(no answer)"
-        cells = [_cell(o.question, 60), _cell(expected, 50), _cell(_said(o), 50), f"{o.score:.2f}", f"{o.f1:.2f}"]
+        asked = o.question if o.interpreted is None else f"{o.question} (read as: {o.interpreted})"
+        cells = [_cell(asked, 80), _cell(expected, 50), _cell(_said(o), 50), f"{o.score:.2f}", f"{o.f1:.2f}"]
         lines.append("| " + " | ".join([*cells, _cell(o.context)]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -107,10 +108,35 @@ def plot_latency(outcomes: list[Outcome], summary: Summary, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(out: Path, summary: Summary, outcomes: list[Outcome], meta: dict[str, str]) -> None:
+def parts_markdown(parts: dict[str, Summary]) -> str:
+    """Dialogues: first turns and follow-ups side by side."""
+    names = list(parts)
+    rows = [
+        ("questions", lambda s: f"{s.questions} ({s.unanswerable} unanswerable)"),
+        ("exact match", lambda s: f"{s.exact_match:.1f}"),
+        ("F1", lambda s: f"{s.f1:.1f}"),
+        ("unanswerable abstained", lambda s: f"{s.abstained_unanswerable} of {s.unanswerable}"),
+        ("wrong abstentions", lambda s: str(s.wrong_abstentions)),
+        ("latency p50 / p95", lambda s: f"{s.p50_ms:.1f} / {s.p95_ms:.1f} ms"),
+    ]
+    lines = ["| | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    lines += [f"| {label} | " + " | ".join(cell(parts[n]) for n in names) + " |" for label, cell in rows]
+    return "\n".join(["## By turn", "", *lines, ""]) + "\n"
+
+
+def write_report(
+    out: Path, summary: Summary, outcomes: list[Outcome], meta: dict[str, str], parts: dict[str, Summary] | None = None
+) -> None:
+    """results.json, report.md (with a table by turn when `parts` are given: dialogues) and the plots."""
     out.mkdir(parents=True, exist_ok=True)
     results = {"meta": meta, "summary": asdict(summary), "outcomes": [asdict(o) for o in outcomes]}
+    if parts:
+        results["parts"] = {name: asdict(part) for name, part in parts.items()}
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out / "report.md").write_text(report_markdown(summary, outcomes, meta), encoding="utf-8")
+    report = report_markdown(summary, outcomes, meta)
+    if parts:
+        head, _, misses_part = report.partition("## Misses")
+        report = head + parts_markdown(parts) + "\n## Misses" + misses_part
+    (out / "report.md").write_text(report, encoding="utf-8")
     plot_reliability(summary, out / "reliability.png")
     plot_latency(outcomes, summary, out / "latency.png")

@@ -6,11 +6,12 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.answer import Asked, Turn
 from qa.metrics import best_over_gold, normalize_answer
 from qa.questions import InvalidQuestionError, check_question
 
@@ -46,6 +47,8 @@ class Outcome:
     f1: float = 0.0
     guess_exact_match: float = 0.0  # 1 when the question is answerable and `guess` is exactly right
     retrieved_answer: bool = False
+    turn: int = 1  # its place in a dialogue: 1 is a first turn (and every question of a plain gold file)
+    interpreted: str | None = None  # the standalone question answered, when a follow-up was rewritten
 
     @property
     def answerable(self) -> bool:
@@ -73,23 +76,68 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            question, answers = row["question"], row["answers"]
-            if (
-                not isinstance(question, str)
-                or not isinstance(answers, list)
-                or not all(isinstance(a, str) for a in answers)
-            ):
-                raise TypeError("question must be a string and answers a list of strings")
-            check_question(question)
+            gold.append(_gold_question(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:  # InvalidQuestionError is a ValueError
             raise GoldFormatError(
                 f'{path}:{number}: expected {{"question": str, "answers": [str, ...]}} ({exc})'
             ) from exc
-        gold.append(GoldQuestion(question, tuple(answers)))
     if not gold:
         raise GoldFormatError(f"{path}: no questions")
     return gold
+
+
+@dataclass(frozen=True)
+class GoldDialogue:
+    """A conversation: each turn is asked with the earlier questions and the system's own earlier answers."""
+
+    turns: tuple[GoldQuestion, ...]
+
+
+def is_dialogue_file(path: str | Path) -> bool:
+    """Whether a JSON-lines gold file holds dialogues ({"turns": [...]}) rather than questions."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                first = json.loads(line)
+            except ValueError:
+                return False
+            return isinstance(first, dict) and "turns" in first
+    return False
+
+
+def load_dialogues(path: str | Path, max_turns: int = 11) -> list[GoldDialogue]:
+    """Dialogues from JSON lines, `{"turns": [{"question": str, "answers": [str, ...]}, ...]}` (`[]`: the
+    documents do not answer that turn)."""
+    path = Path(path)
+    dialogues = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            turns = json.loads(line)["turns"]
+            if not isinstance(turns, list) or not 1 <= len(turns) <= max_turns:
+                raise TypeError(f"turns must be a list of 1 to {max_turns} turns")
+            dialogues.append(GoldDialogue(tuple(_gold_question(turn) for turn in turns)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GoldFormatError(
+                f'{path}:{number}: expected {{"turns": [{{"question": str, "answers": [str, ...]}}, ...]}} ({exc})'
+            ) from exc
+    if not dialogues:
+        raise GoldFormatError(f"{path}: no dialogues")
+    return dialogues
+
+
+def _gold_question(row: object) -> GoldQuestion:
+    if not isinstance(row, dict):
+        raise TypeError("each turn must be an object")
+    question, answers = row["question"], row["answers"]
+    if not isinstance(question, str) or not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        raise TypeError("question must be a string and answers a list of strings")
+    check_question(question)
+    return GoldQuestion(question, tuple(answers))
 
 
 def squad_gold(data: dict) -> list[GoldQuestion]:
@@ -197,18 +245,20 @@ class Reply:
     context: str
     retrieved: tuple[str, ...]
     guess: str | None = None  # the best span, also when withheld (the first alternative of a null answer)
+    interpreted: str | None = None  # the standalone question answered
 
 
-AskFn = Callable[[str], Reply]
+AskFn = Callable[[str, Sequence[Turn]], Reply]
 
 
 def local_asker(answerer: Answerer, top_k: int | None) -> AskFn:
-    """Ask the in-process pipeline."""
+    """Ask the in-process pipeline (with the earlier turns of a dialogue, when there are some)."""
 
-    def ask(question: str) -> Reply:
-        a = answerer.answer(question, top_k)
+    def ask(question: str, history: Sequence[Turn] = ()) -> Reply:
+        a = answerer.answer_batch([Asked(question, top_k, None, tuple(history))])[0]
         guess = a.text if a.found else (a.alternatives[0].text if a.alternatives else None)
-        return Reply(a.text, a.score, a.passage.text if a.passage else "", tuple(p.text for p in a.retrieved), guess)
+        context = a.passage.text if a.passage else ""
+        return Reply(a.text, a.score, context, tuple(p.text for p in a.retrieved), guess, a.question)
 
     return ask
 
@@ -219,8 +269,10 @@ def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client: htt
 
     client = client or httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
 
-    def ask(question: str) -> Reply:
-        body = {"question": question} | ({"top_k": top_k} if top_k else {})
+    def ask(question: str, history: Sequence[Turn] = ()) -> Reply:
+        body: dict[str, object] = {"question": question} | ({"top_k": top_k} if top_k else {})
+        if history:
+            body["history"] = [{"question": t.question, "answer": t.answer} for t in history]
         response = client.post("/ask", json=body)
         if response.status_code != 200:
             raise RuntimeError(f"POST {url}/ask answered {response.status_code}: {response.text[:200]}")
@@ -228,7 +280,8 @@ def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client: htt
         retrieved = tuple(p["text"] for p in data.get("retrieved", [])) or (data["context"],)
         alternatives = data.get("alternatives") or [{}]
         guess = data["answer"] if data["answer"] is not None else alternatives[0].get("answer")
-        return Reply(data["answer"], float(data["score"]), data["context"], retrieved, guess)
+        interpreted = data.get("interpreted_question")
+        return Reply(data["answer"], float(data["score"]), data["context"], retrieved, guess, interpreted)
 
     return ask
 
@@ -240,18 +293,41 @@ def run_gold(gold: Iterable[GoldQuestion], ask: AskFn, progress: bool = True) ->
     gold = list(gold)
     outcomes = []
     for item in tqdm(gold, desc="questions", unit="q", disable=not progress):
-        started = time.perf_counter()
-        reply = ask(item.question)
-        elapsed = round(1000 * (time.perf_counter() - started), 2)
-        outcome = Outcome(
-            item.question,
-            item.answers,
-            reply.answer,
-            reply.score,
-            reply.context,
-            reply.retrieved,
-            elapsed,
-            reply.guess if reply.guess is not None else reply.answer,
-        )
-        outcomes.append(score_outcome(outcome))
+        outcomes.append(ask_timed(item, ask, ()))
+    return outcomes
+
+
+def ask_timed(item: GoldQuestion, ask: AskFn, history: Sequence[Turn], turn: int = 1) -> Outcome:
+    """Ask one gold question (after `history`), timed, and score the reply."""
+    started = time.perf_counter()
+    reply = ask(item.question, history)
+    elapsed = round(1000 * (time.perf_counter() - started), 2)
+    outcome = Outcome(
+        item.question,
+        item.answers,
+        reply.answer,
+        reply.score,
+        reply.context,
+        reply.retrieved,
+        elapsed,
+        reply.guess if reply.guess is not None else reply.answer,
+        turn=turn,
+        interpreted=reply.interpreted if reply.interpreted != item.question else None,
+    )
+    return score_outcome(outcome)
+
+
+def run_dialogues(dialogues: Iterable[GoldDialogue], ask: AskFn, progress: bool = True) -> list[Outcome]:
+    """Ask every dialogue turn by turn, each turn with the earlier questions and the system's own earlier answers
+    (as the chat page does), and score every turn."""
+    from tqdm import tqdm
+
+    dialogues = list(dialogues)
+    outcomes = []
+    for dialogue in tqdm(dialogues, desc="dialogues", unit="dialogue", disable=not progress):
+        history: list[Turn] = []
+        for turn, item in enumerate(dialogue.turns, 1):
+            outcome = ask_timed(item, ask, tuple(history), turn)
+            outcomes.append(outcome)
+            history.append(Turn(item.question, outcome.answer))
     return outcomes

@@ -16,13 +16,14 @@ import numpy as np
 
 from index.chunking import Passage
 from index.documents import DocumentError, document_id, load_documents, parse_document
-from index.formats import check_format
+from index.formats import UnreadableDocument, check_format
 from index.indexing import TextEmbedder, chunk, embed_passages, index_documents, is_current, manifest_of, rebuild
 from index.local_store import DATABASE
 from index.store import (
     Chunking,
     DocumentRecord,
     PassageStore,
+    PostgresOptions,
     StoreCorruptError,
     StoreMismatchError,
     StoreMissingError,
@@ -47,23 +48,21 @@ def describe_location(settings: Settings) -> str:
     """Where the store is, for messages and logs: a database URL without its password."""
     if settings.store_url is None:
         return str(settings.index_dir)
-    from urllib.parse import urlsplit, urlunsplit
+    from index.postgres_store import public_url
 
-    url = urlsplit(settings.store_url.get_secret_value())
-    host = url.hostname or ""
-    netloc = f"{url.username}@{host}" if url.username else host
-    return urlunsplit((url.scheme, netloc + (f":{url.port}" if url.port else ""), url.path, "", ""))
+    return public_url(settings.store_url.get_secret_value())
 
 
 def open_library_store(settings: Settings, embedder: TextEmbedder, create: bool = True) -> PassageStore:
     """The store the settings name, rebuilt from its own documents when it was made with another embedding model
     or chunking (uploads included); a local store whose database is unreadable is set aside and started anew."""
     location, manifest = store_location(settings), manifest_of(embedder, chunking_of(settings))
+    options = PostgresOptions(settings.pg_ef_search, settings.pg_statement_timeout_s, settings.pg_pool_size)
     try:
-        return open_store(location, manifest, create=create)
+        return open_store(location, manifest, create=create, postgres=options)
     except StoreMismatchError as exc:
         log.warning("rebuilding the document store %s: %s", describe_location(settings), exc)
-        store = open_store(location, None)
+        store = open_store(location, None, postgres=options)
         rebuild(store, embedder, chunking_of(settings))
         return store
     except StoreCorruptError as exc:
@@ -86,11 +85,15 @@ def configured_documents(settings: Settings) -> list[Path]:
 
 
 def add_configured_documents(store: PassageStore, settings: Settings, embedder: TextEmbedder) -> None:
-    """Add or update the `QA_DOCUMENTS` in the store (nothing is removed: uploads stay)."""
+    """Add or update the `QA_DOCUMENTS` in the store (nothing is removed: uploads stay). Replicas starting at once
+    take turns, so each document is embedded once: the later ones find it current."""
     paths = configured_documents(settings)
-    if paths:
-        report = index_documents(store, load_documents(paths), embedder, chunking_of(settings))
-        log.info("documents from %s: %s", ", ".join(map(str, paths)), report.summary())
+    if not paths:
+        return
+    documents = load_documents(paths)
+    with store.exclusive("configured documents"):
+        report = index_documents(store, documents, embedder, chunking_of(settings))
+    log.info("documents from %s: %s", ", ".join(map(str, paths)), report.summary())
 
 
 def upload_document(name: str, raw: bytes) -> tuple[str, bytes]:
@@ -99,7 +102,10 @@ def upload_document(name: str, raw: bytes) -> tuple[str, bytes]:
     safe = "".join(ch for ch in name.replace("\\", "/").rsplit("/", 1)[-1] if ch.isprintable()).strip()
     if not safe or safe.startswith("."):
         raise DocumentError(f"{name!r} is not a usable file name: give the file a name such as report.pdf")
-    check_format(safe, raw)
+    try:
+        check_format(safe, raw)
+    except UnreadableDocument as exc:
+        raise DocumentError(f"{safe}: {exc}") from exc
     return safe, raw
 
 
@@ -131,6 +137,8 @@ class Library:
             assert current is not None
             return Added(current, True)
         passages = chunk(document, self.chunking)
+        if not passages:
+            raise DocumentError(f"{safe}: no text to index in it")
         if len(passages) <= self.wait_passages:
             record = self._write(lambda: self.store.upsert(document, passages, self._embed(passages))).result()
             return Added(record, True)

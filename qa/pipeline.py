@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 
@@ -12,9 +14,11 @@ from index.embedding import Embedder
 from index.retrieval import concerns, retrieve
 from index.store import PassageStore
 from qa.answer import Answer, Asked, Candidate
+from qa.conversation import ConversationResolver, better_supported
 from qa.library import add_configured_documents, open_library_store
 from qa.reader import Reader, Span, ranked
 from qa.settings import Settings, default_cache_dir
+from qa.verifier import Verifier, load_verifier
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +53,26 @@ def load_models(settings: Settings) -> tuple[Embedder, Reader]:
     return load_embedder(settings), load_reader(settings)
 
 
-def _candidate(span: Span) -> Candidate:
-    return Candidate(span.text, round(span.score, 4), span.passage, span.start, span.end)
+def _candidate(span: Span, confidence: float) -> Candidate:
+    return Candidate(span.text, round(confidence, 4), span.passage, span.start, span.end)
+
+
+def load_configured_verifier(settings: Settings) -> Verifier | None:
+    """The verifier the settings name (by default the reader's own `verifier.json`), its calibration refitted by
+    `qa calibrate` when `QA_CALIBRATION` exists; None when there is none (the reader's rule decides)."""
+    path = settings.verifier_path()
+    if path is None:
+        return None
+    verifier = load_verifier(path)
+    if settings.calibration.exists():
+        calibration = json.loads(settings.calibration.read_text(encoding="utf-8"))
+        verifier = verifier.with_calibration(calibration["scale"], calibration["shift"], calibration["fitted_on"])
+    log.info(
+        "answers are verified (%s)%s",
+        path,
+        f", calibrated on {verifier.calibrated_on}" if verifier.calibrated_on else "",
+    )
+    return verifier
 
 
 def open_documents(settings: Settings, embedder: Embedder, add_documents: bool) -> PassageStore:
@@ -63,13 +85,23 @@ def open_documents(settings: Settings, embedder: Embedder, add_documents: bool) 
 
 
 class Answerer:
-    """Wires embedder, passage store and reader; models load once, in `load`."""
+    """Wires embedder, passage store, reader and the resolver of follow-up questions; models load once, in `load`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: PassageStore, reader: Reader) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: PassageStore,
+        reader: Reader,
+        resolver: ConversationResolver | None = None,
+        verifier: Verifier | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.reader = reader
+        self.resolver = resolver or ConversationResolver()  # spaCy loads with the first follow-up, unless warmed up
+        self.verifier = verifier
 
     @classmethod
     def load(cls, settings: Settings, add_documents: bool | None = None) -> Answerer:
@@ -77,7 +109,10 @@ class Answerer:
         by default as `QA_REBUILD_INDEX_ON_START` says)."""
         embedder, reader = load_models(settings)
         add = settings.rebuild_index_on_start if add_documents is None else add_documents
-        return cls(settings, embedder, open_documents(settings, embedder, add), reader)
+        resolver = ConversationResolver()
+        resolver.warm_up()
+        store = open_documents(settings, embedder, add)
+        return cls(settings, embedder, store, reader, resolver, load_configured_verifier(settings))
 
     def retrieve(self, question: str, top_k: int, documents: Sequence[str] | None = None) -> list[Passage]:
         vector = self.embedder.embed([question])[0]
@@ -90,8 +125,25 @@ class Answerer:
     def answer_batch(self, asked: Sequence[Asked]) -> list[Answer]:
         """`answer` for several questions at once: one embedding call and at most two reader passes for all.
 
-        A question that is not about the documents at all (`index.retrieval.concerns`) gets a null answer unread.
+        A follow-up (one with `history`) is first rewritten into its standalone readings (`ConversationResolver`);
+        each is answered and the better-supported answer kept, its `question` the reading it answers. A question
+        that is not about the documents at all (`index.retrieval.concerns`) gets a null answer unread.
         """
+        readings = [self.readings(a) for a in asked]
+        flat = [
+            replace(a, question=reading, history=()) for a, rs in zip(asked, readings, strict=True) for reading in rs
+        ]
+        answers = iter(self._answer_standalone(flat))
+        return [better_supported([next(answers) for _ in rs]) for rs in readings]
+
+    def readings(self, asked: Asked) -> list[str]:
+        """The standalone readings of a question, best first: itself alone when it has no history."""
+        question = asked.question.strip()
+        if not asked.history:
+            return [question]
+        return self.resolver.candidates(question, asked.history)
+
+    def _answer_standalone(self, asked: Sequence[Asked]) -> list[Answer]:
         questions = [a.question.strip() for a in asked]
         vectors = self.embedder.embed(questions)
         how, floor = self.settings.retrieval, self.settings.min_relevance
@@ -126,29 +178,38 @@ class Answerer:
         return spans
 
     def _settled(self, spans: list[Span]) -> bool:
-        """The best span would be given as the answer, with a score of at least `early_exit_score`."""
-        return bool(spans) and self._answers(spans[0]) and spans[0].score >= self.settings.early_exit_score
+        """The reader's rule would give the best span, with a score of at least `early_exit_score`."""
+        return bool(spans) and self.reader_rule(spans[0]) and spans[0].score >= self.settings.early_exit_score
 
-    def _answers(self, best: Span) -> bool:
-        """The span is given as the answer, not withheld: it scores at least `min_score` and beats "no answer" by
-        at least `null_margin`."""
+    def reader_rule(self, best: Span) -> bool:
+        """The reader's own rule: the span scores at least `min_score` and beats "no answer" by at least
+        `null_margin` (what decides when there is no verifier)."""
         return best.score >= self.settings.min_score and best.logit - best.null_logit >= self.settings.null_margin
 
+    def confidence(self, question: str, spans: Sequence[Span]) -> float:
+        """How sure the pipeline is that `spans[0]` is right: the verifier's calibrated probability, or without one
+        the reader's span score."""
+        if self.verifier is None:
+            return spans[0].score
+        return self.verifier.probability(question, spans)
+
     def _answer(self, question: str, passages: list[Passage], spans: list[Span]) -> Answer:
-        alternatives = [_candidate(s) for s in spans[1 : 1 + self.settings.alternatives]]
         if not spans:
             return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)
-        best = spans[0]
-        if not self._answers(best):
-            # The reader prefers no span: keep its best guess visible as the first alternative.
+        best, shown = spans[0], 1 + self.settings.alternatives
+        confidences = [self.confidence(question, spans[i:]) for i in range(min(len(spans), shown))]
+        candidates = [_candidate(s, c) for s, c in zip(spans, confidences, strict=False)]
+        answered = self.reader_rule(best) if self.verifier is None else confidences[0] >= self.settings.min_confidence
+        if not answered:
+            # withheld: the best guess stays visible as the first alternative
             return Answer(
                 question,
                 None,
-                round(best.score, 4),
+                candidates[0].score,
                 passages[0],
-                alternatives=[_candidate(best), *alternatives][: max(1, self.settings.alternatives)],
+                alternatives=candidates[: max(1, self.settings.alternatives)],
                 retrieved=passages,
             )
         return Answer(
-            question, best.text, round(best.score, 4), best.passage, best.start, best.end, alternatives, passages
+            question, best.text, candidates[0].score, best.passage, best.start, best.end, candidates[1:], passages
         )

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # rarely preferred; a margin asks more of a span than beating it
     min_score: float = Field(0.1, ge=0.0, le=1.0)
     null_margin: float = Field(4.0, ge=-50.0, le=50.0)
+    # The verifier (qa/verifier.py) turns the best span into a calibrated probability that it is right: `score`
+    # is that probability and an answer under min_confidence is withheld. `auto` is the reader's own
+    # verifier.json (none: the reader's rule above decides); QA_CALIBRATION, written by `qa calibrate GOLD`,
+    # refits its calibration to the user's own gold answers
+    verifier: str = "auto"
+    calibration: Path = PROJECT_ROOT / "var" / "calibration.json"
+    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
     # a question sharing no word with any passage (BM25) and whose embedding is less similar than this to every
     # passage is not about the documents ("hello", "?", "asdfgh"): null, unread, instead of the reader's guess
     # ("hello" got "Blue Planet II" at 0.69). Each of the 5,373 questions of the 20 held-out SQuAD articles shares a
@@ -115,6 +122,15 @@ class Settings(BaseSettings):
                     f"config.json, weights and tokenizer, or at a hub id with HF_HUB_OFFLINE=0 and network access."
                 )
         return problems
+
+    def verifier_path(self) -> Path | None:
+        """The verifier file to use, or None (`none`, or `auto` with a reader that ships none)."""
+        if self.verifier == "none":
+            return None
+        if self.verifier == "auto":
+            shipped = Path(self.reader_model) / "verifier.json"
+            return shipped if shipped.is_file() else None
+        return Path(self.verifier)
 
     def embedding_model_path(self) -> str:
         if self.embedding_model:

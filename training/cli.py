@@ -18,6 +18,7 @@ from qa.cli import configure_logging
 from qa.precision import PRECISIONS
 from qa.settings import BACKENDS
 from training.squad import NEGATIVE_KINDS, SquadFormatError
+from training.verifier import add_commands as add_verifier_commands
 
 if TYPE_CHECKING:
     from training.trainer import TrainConfig
@@ -353,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=_split_squad)
-    return parser
+    add_verifier_commands(sub)
     return parser
 
 

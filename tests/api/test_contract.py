@@ -53,6 +53,7 @@ def test_nothing_retrieved_is_a_null_answer_not_a_500(canned):
         "source": None,
         "alternatives": [],
         "retrieved": [],
+        "interpreted_question": "Where is Tencent based?",
     }
 
 
@@ -123,3 +124,31 @@ def test_cors_is_off_by_default_and_allow_listed_when_set(canned):
             == "https://ok.example"
         )
         assert "access-control-allow-origin" not in c.get("/health", headers={"origin": "https://evil.example"}).headers
+
+
+def test_follow_ups_carry_their_history_and_the_reply_says_what_was_read(client, canned):
+    history = [{"question": "Who is Lau Seng Yee?", "answer": "senior executive vice president"}]
+    r = client.post("/ask", json={"question": "What did he say?", "history": history})
+    assert r.status_code == 200, r.text
+    assert r.json()["interpreted_question"] == "What did he say?"  # the double reads questions as they come
+    [turn] = canned.asked[-1].history
+    assert (turn.question, turn.answer) == ("Who is Lau Seng Yee?", "senior executive vice president")
+    plain = client.post("/ask", json={"question": "Where is Tencent based?"}).json()
+    assert plain["interpreted_question"] == "Where is Tencent based?" and canned.asked[-1].history == ()
+
+
+@pytest.mark.parametrize(
+    "history,said",
+    [
+        ([{"question": "Who?", "answer": None}] * 11, "history"),
+        ([{"question": "Who?"}], "answer"),
+        ([{"question": "", "answer": None}], "history.1.question"),
+        ([{"question": "Who?", "answer": "x" * 1001}], "history.1.answer"),
+        ([{"question": "Who?", "answer": None, "extra": 1}], "extra"),
+        ([["Who?", None]], "history"),
+        ({"question": "Who?", "answer": None}, "history"),
+    ],
+)
+def test_a_bad_history_is_a_clear_422(client, history, said):
+    r = client.post("/ask", json={"question": "What did he say?", "history": history})
+    assert r.status_code == 422 and said in r.json()["detail"], r.text

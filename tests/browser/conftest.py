@@ -1,4 +1,5 @@
-"""Browser fixtures: the real service in a subprocess, headless Chromium through Selenium, and a chat page driver."""
+"""Browser fixtures: the real service in a subprocess, the canned one in this process (tests/browser/canned.py),
+headless Chromium through Selenium, and a chat page driver."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import free_port
+from tests.browser.canned import CannedServer, FollowUpAnswerer, as_remote, canned_answerer, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -26,6 +28,7 @@ DESKTOP = (1280, 900)
 PHONE = (390, 844)
 REPLY_TIMEOUT_S = 30
 START_TIMEOUT_S = 120
+TOKEN = "correct-horse-battery-staple"  # QA_API_TOKEN of the canned server that asks for one
 
 
 @dataclass
@@ -154,7 +157,7 @@ class ChatPage:
         """Load the page with an empty conversation and wait until it knows what it can answer."""
         self.url = url or self.url
         self.driver.get(self.url)
-        self.driver.execute_script("localStorage.clear()")
+        self.driver.execute_script("localStorage.clear(); sessionStorage.clear()")
         self.driver.get_log("browser")  # the console from here on is this test's
         self.driver.get(self.url)
         return self
@@ -170,9 +173,14 @@ class ChatPage:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def wait(self, condition: Callable, timeout: float = REPLY_TIMEOUT_S, message: str = ""):
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: condition(), message)
+        # A list the page re-renders while the condition reads it is read again on the next poll.
+        wait = WebDriverWait(
+            self.driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        )
+        return wait.until(lambda _: condition(), message)
 
     def wait_ready(self) -> None:
         """The service answered GET /documents and no turn is still fading in."""
@@ -257,3 +265,61 @@ def chat(driver, server: Server) -> Iterator[ChatPage]:
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+@pytest.fixture(scope="session")
+def canned_reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowUpAnswerer]:
+    """The canned answerer over two documents; the servers below share it, and its store."""
+    answerer = canned_answerer(tmp_path_factory.mktemp("canned"))
+    yield answerer
+    answerer.store.close()
+
+
+def _canned_server(answerer: FollowUpAnswerer, remote: bool = False, **settings) -> CannedServer:
+    from api.app import create_app
+    from qa.settings import Settings
+
+    # An upload cut into more than 2 passages is indexed in the background (202), as a large one is.
+    app = create_app(Settings(upload_wait_passages=2, **settings), answerer=answerer)
+    return serve(as_remote(app) if remote else app, answerer)
+
+
+@pytest.fixture(scope="session")
+def canned_server(canned_reader: FollowUpAnswerer) -> Iterator[CannedServer]:
+    """The app with canned answers, reached from this machine: documents may be changed without a token."""
+    running = _canned_server(canned_reader)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def remote_server(canned_reader: FollowUpAnswerer) -> Iterator[CannedServer]:
+    """The same, as a client on another machine reaches it: documents cannot be changed from there."""
+    running = _canned_server(canned_reader, remote=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def token_server(canned_reader: FollowUpAnswerer) -> Iterator[CannedServer]:
+    """The same with QA_API_TOKEN set: changing documents needs `Authorization: Bearer TOKEN`."""
+    running = _canned_server(canned_reader, api_token=TOKEN)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def canned_chat(driver, canned_server: CannedServer) -> Iterator[ChatPage]:
+    """The chat page of the canned service at desktop size, with an empty conversation; uploads are removed after."""
+    page = ChatPage(driver, canned_server.url)
+    page.viewport(DESKTOP)
+    canned_server.answerer.asked.clear()
+    page.open()
+    yield page
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    with urllib.request.urlopen(canned_server.url + "documents") as response:
+        uploads = [d["id"] for d in json.load(response)["documents"] if d["source"] == "upload"]
+    for doc_id in uploads:
+        request = urllib.request.Request(f"{canned_server.url}documents/{doc_id}", method="DELETE")
+        urllib.request.urlopen(request).close()

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from qa.answer import Asked
 from qa.evaluation import load_gold, local_asker, run_gold, summarize
 from qa.metrics import best_over_gold, normalize_answer
 
@@ -65,10 +66,10 @@ def test_questions_the_article_does_not_answer_get_null(answerer, question):
 
 def test_questions_answered_in_one_batch_get_the_answers_they_get_alone(answerer):
     """The HTTP service reads queued questions together; padding them to one length must not change answers."""
-    asked = [(q, None) for q in [*MUST_ANSWER, *MUST_ABSTAIN]] + [("Where is Tencent based?", 1)]
+    asked = [Asked(q) for q in [*MUST_ANSWER, *MUST_ABSTAIN]] + [Asked("Where is Tencent based?", 1)]
     together = answerer.answer_batch(asked)
-    alone = [answerer.answer(question, top_k) for question, top_k in asked]
-    assert [a.question for a in together] == [q for q, _ in asked]
+    alone = [answerer.answer(a.question, a.top_k) for a in asked]
+    assert [a.question for a in together] == [a.question for a in asked]
     assert len(together[-1].retrieved) == 1 and len(together[0].retrieved) == 3
     for batched, single in zip(together, alone, strict=True):
         assert batched.text == single.text and batched.passage == single.passage, batched.question
@@ -120,7 +121,7 @@ def test_cli_ask_prints_answer_score_and_passage(seed_settings):
     assert "Answer: 220 million" in plain.stdout and "Score:" in plain.stdout and "Passage:" in plain.stdout
 
 
-def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
+def test_cli_index_embeds_only_what_changed(tmp_path):
     env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "index")}
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -128,8 +129,9 @@ def test_cli_index_rebuilds_only_when_something_changed(tmp_path):
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
     first, second = run(), run()
-    assert first.returncode == 0 and first.stdout.startswith("built")
-    assert second.returncode == 0 and second.stdout.startswith("kept") and "up to date" in second.stdout
+    assert first.returncode == 0 and "1 added, 0 updated, 0 unchanged; 4 passages embedded" in first.stdout
+    assert second.returncode == 0 and "0 added, 0 updated, 1 unchanged; 0 passages embedded" in second.stdout
+    assert "DEBUG" not in first.stderr + second.stderr
     bad = run(str(tmp_path / "missing"))
     assert bad.returncode == 2 and "no such file" in bad.stderr
 
@@ -149,7 +151,7 @@ def test_bf16_openvino_and_fp32_readers_give_the_same_answers(answerer):
     assert next(readers["torch bf16"].model.parameters()).dtype == torch.bfloat16
     assert isinstance(readers["openvino bf16"].model, OpenVinoQA) and readers["openvino bf16"].backend == "openvino"
     answers = {
-        name: [Answerer(answerer.settings, answerer.embedder, answerer.index, r).answer(q) for q in MUST_ANSWER]
+        name: [Answerer(answerer.settings, answerer.embedder, answerer.store, r).answer(q) for q in MUST_ANSWER]
         for name, r in readers.items()
     }
     for name in ("torch bf16", "openvino bf16"):
@@ -166,7 +168,7 @@ def test_the_int8_reader_still_answers_plain_article_questions(answerer):
 
     int8 = Reader(answerer.settings.reader_model, precision="int8")
     assert int8.backend == "openvino"
-    quantized = Answerer(answerer.settings, answerer.embedder, answerer.index, int8)
+    quantized = Answerer(answerer.settings, answerer.embedder, answerer.store, int8)
     right = 0
     for question, golds in MUST_ANSWER.items():
         answer = quantized.answer(question)

@@ -7,7 +7,7 @@ from qa.evaluation import GoldQuestion, Reply, http_asker, load_gold, percentile
 
 
 def fake_ask(replies):
-    def ask(question):
+    def ask(question, history=()):
         return replies[question]
 
     return ask
@@ -124,3 +124,49 @@ def test_report_files_are_written(tmp_path):
     assert "| who |" in report and "Misses (3)" in report
     assert "(no answer; best span: Lau Seng Yee)" in report and "| best span exactly right" in report
     assert json.loads((tmp_path / "results.json").read_text())["summary"]["exact_match"] == 40.0
+
+
+def test_dialogues_are_asked_turn_by_turn_with_the_systems_own_answers(tmp_path):
+    from qa.answer import Turn
+    from qa.evaluation import is_dialogue_file, load_dialogues, run_dialogues
+
+    gold = tmp_path / "dialogues.jsonl"
+    gold.write_text(
+        '{"turns": [{"question": "Who is Lau?", "answers": ["an executive"]}, {"question": "What did he say?", '
+        '"answers": []}]}\n{"turns": [{"question": "Where?", "answers": ["Shenzhen"]}]}\n'
+    )
+    assert is_dialogue_file(gold) and not is_dialogue_file(tmp_path / "plain.json")
+    seen = []
+
+    def ask(question, history=()):
+        seen.append((question, tuple(history)))
+        if question == "What did he say?":
+            return Reply(None, 0.1, "c", ("c",), interpreted="What did Lau say?")
+        return Reply("a manager" if question == "Who is Lau?" else "Shenzhen", 0.9, "c", ("c",), interpreted=question)
+
+    outcomes = run_dialogues(load_dialogues(gold), ask, progress=False)
+    assert seen[1] == ("What did he say?", (Turn("Who is Lau?", "a manager"),))  # its own answer, not the gold
+    assert seen[2] == ("Where?", ())
+    assert [(o.turn, o.exact_match, o.interpreted) for o in outcomes] == [
+        (1, 0.0, None),
+        (2, 1.0, "What did Lau say?"),
+        (1, 1.0, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "line,said",
+    [
+        ('{"turns": []}', "1 to 11 turns"),
+        ('{"turns": [{"question": "Who?"}]}', "answers"),
+        ('{"turns": [{"question": "", "answers": []}]}', "turns"),
+        ('{"turns": "Who?"}', "turns"),
+    ],
+)
+def test_a_bad_dialogue_line_names_its_line(tmp_path, line, said):
+    from qa.evaluation import GoldFormatError, load_dialogues
+
+    gold = tmp_path / "bad.jsonl"
+    gold.write_text('{"turns": [{"question": "Who?", "answers": []}]}\n' + line + "\n")
+    with pytest.raises(GoldFormatError, match=rf"bad.jsonl:2: .*{said}"):
+        load_dialogues(gold)

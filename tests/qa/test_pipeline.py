@@ -119,3 +119,34 @@ def test_a_question_not_about_the_documents_gets_a_null_answer_unread(floor, rea
     assert on_topic.text == "answer0"
     assert (greeting.text is None) is (floor > -1.0)
     assert greeting.passage == PASSAGES[0] and greeting.retrieved == PASSAGES  # the closest passage stays shown
+
+
+class FixedResolver:
+    """Reads a follow-up as the readings it is given; records what it was asked."""
+
+    def __init__(self, readings: dict[str, list[str]]) -> None:
+        self.readings = readings
+        self.asked: list[tuple[str, tuple]] = []
+
+    def candidates(self, question, history):
+        self.asked.append((question, tuple(history)))
+        return self.readings.get(question, [question])
+
+
+def test_a_follow_up_is_answered_by_its_best_supported_reading_and_says_which():
+    from qa.answer import Turn
+
+    scores = {(q, i): (0.9, -5.0) for q in ("What did Lau say?", "hello", "What did he say?") for i in range(3)}
+    scores |= {("What did Tencent say?", i): (0.05, -5.0) for i in range(3)}
+    reader = ScriptedReader(scores)
+    resolver = FixedResolver({"What did he say?": ["What did Tencent say?", "What did Lau say?"]})
+    settings = Settings(min_relevance=-1.0)  # every question is read
+    pipeline = Answerer(settings, ZeroEmbedder(), TopicStore(), reader, resolver)  # type: ignore[arg-type]
+    history = (Turn("Who is Lau?", "an executive"),)
+    follow_up, alone = pipeline.answer_batch([Asked("What did he say?", history=history), Asked("hello")])
+    assert resolver.asked == [("What did he say?", history)]  # a question without history is never resolved
+    assert follow_up.question == "What did Lau say?" and follow_up.text == "answer0"  # the found answer wins
+    assert alone.question == "hello"
+    asked_readings = [q for one_pass in reader.passes for q, _ in one_pass]
+    assert {"What did Tencent say?", "What did Lau say?"} <= set(asked_readings)
+    assert "What did he say?" not in asked_readings
