@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, AsyncExitStack, contextmanager, nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, AsyncExitStack, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -171,6 +171,17 @@ async def run_load(
     return LoadResult(clients, elapsed_s, samples)
 
 
+async def run_load_across(
+    urls: Sequence[str], clients: int, seconds: float, questions: Sequence[str], timeout_s: float = 30.0
+) -> LoadResult:
+    """`run_load` with the clients dealt round-robin among several servers (replicas) at once: one result."""
+    shares = [len(range(n, clients, len(urls))) for n in range(len(urls))]
+    runs = await asyncio.gather(
+        *(run_load(url, share, seconds, questions, timeout_s) for url, share in zip(urls, shares, strict=True) if share)
+    )
+    return LoadResult(clients, max(r.elapsed_s for r in runs), [s for r in runs for s in r.samples])
+
+
 async def settle(
     url: str, questions: Sequence[str], at_least: int = 1, most: int = 10, timeout_s: float = 60.0
 ) -> None:
@@ -250,23 +261,45 @@ def _log_tail(log: IO[bytes], lines: int = 20) -> str:
 @contextmanager
 def started_server(reader: str | None, startup_timeout_s: float) -> Iterator[tuple[str, int]]:
     """Run `qa serve` on a free port with its index in a temporary folder; yield (url, pid)."""
-    port = free_port()
     index_dir = tempfile.mkdtemp(prefix="qa-bench-index-")
-    env = {**os.environ, "QA_INDEX_DIR": index_dir, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [*qa_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--reader", reader] if reader else []
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
+    env = {"QA_INDEX_DIR": index_dir} | ({"QA_READER_MODEL": reader} if reader else {})
+    try:
+        with started_servers(1, env, startup_timeout_s) as [(url, pid)]:
+            yield url, pid
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+
+
+@contextmanager
+def started_servers(
+    count: int, env: Mapping[str, str], startup_timeout_s: float, logs: Path | None = None
+) -> Iterator[list[tuple[str, int]]]:
+    """Start `count` `qa serve` at once, each on a free port, `env` over this process's environment (their logs in
+    `logs`/server-N.log when given); yield their (url, pid) once every one is healthy, and stop them all after."""
+    with ExitStack() as stack:
+        started = [stack.enter_context(_spawned_server(env, logs and logs / f"server-{n}.log")) for n in range(count)]
+        for url, proc, log in started:
             try:
                 wait_healthy(url, proc, startup_timeout_s)
             except BenchmarkError as exc:
                 raise BenchmarkError(f"{exc}; server log:\n{_log_tail(log)}") from None
-            yield url, proc.pid
+        yield [(url, proc.pid) for url, proc, _ in started]
+
+
+@contextmanager
+def _spawned_server(
+    env: Mapping[str, str], log_path: Path | None
+) -> Iterator[tuple[str, subprocess.Popen[bytes], IO[bytes]]]:
+    """`qa serve` started on a free port, not yet waited for; stopped (SIGTERM) on leaving."""
+    port = free_port()
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **env}
+    command = [*qa_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield f"http://127.0.0.1:{port}", proc, log
         finally:
             stop_server(proc)
-            shutil.rmtree(index_dir, ignore_errors=True)
 
 
 def _cell(value: float | None) -> str:

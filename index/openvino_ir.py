@@ -55,8 +55,8 @@ def bind_tbb_without_deepbind(environ: MutableMapping[str, str] | None = None, m
 
     oneTBB, OpenVINO's thread pool, loads its topology library (libtbbbind, with hwloc inside) with
     RTLD_DEEPBIND, so hwloc calls glibc's `free` on memory that libc's own functions took from the preloaded
-    allocator: the first `compile_model` dies with `free(): invalid pointer` (oneTBB issue #1636; here the
-    teacher's validation under jemalloc, 2026-12-03). `TBB_ENABLE_SANITIZERS=1` makes oneTBB load it without
+    allocator: the first `compile_model` dies with `free(): invalid pointer` (oneTBB issue #1636; met in the
+    teacher's validation under jemalloc). `TBB_ENABLE_SANITIZERS=1` makes oneTBB load it without
     RTLD_DEEPBIND, which is all it changes, and oneTBB reads it when it loads the library, at the first compile.
     Set (in `environ`, default this process's) only where such an allocator is mapped and the caller has not
     set it. Call it before anything compiles: `ov_core()` does, and so does int8 calibration (NNCF compiles).

@@ -41,9 +41,10 @@ def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, s
         f"| abstention precision | {s.no_answer_precision:.1f}% |",
         f"| wrong abstentions (answerable questions answered null) | {s.wrong_abstentions} |",
         f"| best span exactly right, abstention aside (answerable questions) | {s.best_span_exact_match:.1f}% |",
+        f"| expected calibration error of the answers given (ECE) | {s.ece:.3f} |",
         f"| latency p50 / p95 / max | {s.p50_ms:.1f} / {s.p95_ms:.1f} / {s.max_ms:.1f} ms |",
         "",
-        "![reliability](reliability.png) ![latency](latency.png)",
+        "![reliability](reliability.png) ![risk and coverage](risk_coverage.png) ![latency](latency.png)",
         "",
         f"## Misses ({len(misses(outcomes))})",
         "",
@@ -86,6 +87,27 @@ def plot_reliability(summary: Summary, path: Path) -> None:
         title="Reliability (answers given)",
     )
     ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_risk_coverage(summary: Summary, path: Path) -> None:
+    """Share of answers wrong against share of questions answered, as the score threshold rises."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary.risk_coverage
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
+    ax.plot([r["coverage"] for r in rows], [r["risk"] for r in rows], marker="o", markersize=3, color="#b0452f")
+    for r in rows[::4]:
+        ax.annotate(
+            f"{r['threshold']:.1f}", (r["coverage"], r["risk"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    ax.set(xlabel="coverage (share of questions answered)", ylabel="risk (share of answers wrong)", xlim=(0, 1.02))
+    ax.set(ylim=(0, 1.02), title="Risk and coverage by score threshold")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -139,4 +161,5 @@ def write_report(
         report = head + parts_markdown(parts) + "\n## Misses" + misses_part
     (out / "report.md").write_text(report, encoding="utf-8")
     plot_reliability(summary, out / "reliability.png")
+    plot_risk_coverage(summary, out / "risk_coverage.png")
     plot_latency(outcomes, summary, out / "latency.png")

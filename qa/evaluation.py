@@ -185,6 +185,8 @@ class Summary:
     max_ms: float
     top_k: int
     reliability: list[dict[str, float]] = field(default_factory=list)
+    ece: float = 0.0  # expected calibration error of the answers given: |score - exact-match rate| per bucket
+    risk_coverage: list[dict[str, float]] = field(default_factory=list)
 
 
 def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary:
@@ -214,7 +216,40 @@ def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary
         max_ms=round(max(latencies), 1) if latencies else 0.0,
         top_k=top_k,
         reliability=reliability(outcomes, buckets),
+        ece=expected_calibration_error(outcomes, buckets),
+        risk_coverage=risk_coverage(outcomes),
     )
+
+
+def expected_calibration_error(outcomes: list[Outcome], buckets: int = 10) -> float:
+    """Over the answers given (not withheld): the mean of |mean score - exact-match rate| over equal-width score
+    buckets, weighted by their answers. 0 when a score of 0.8 is right 80 % of the time, and so on."""
+    answered = [o for o in outcomes if o.answer is not None]
+    if not answered:
+        return 0.0
+    gaps = 0.0
+    for b in range(buckets):
+        inside = [
+            o for o in answered if b / buckets <= o.score < (b + 1) / buckets or (b == buckets - 1 and o.score >= 1)
+        ]
+        if inside:
+            gaps += abs(sum(o.score for o in inside) - sum(o.exact_match for o in inside))
+    return round(gaps / len(answered), 4)
+
+
+def risk_coverage(outcomes: list[Outcome], points: int = 20) -> list[dict[str, float]]:
+    """What answering only above a score would give: for each threshold, the share of questions answered
+    (coverage) and the share of those answers that are wrong (risk). A question's candidate is its best span
+    whether given or withheld; on an unanswerable question any answer is wrong."""
+    rows = []
+    scored = [(o.score, o.guess_exact_match if o.answerable else 0.0) for o in outcomes]
+    for i in range(points + 1):
+        threshold = i / points
+        kept = [right for score, right in scored if score >= threshold]
+        coverage = len(kept) / len(scored) if scored else 0.0
+        risk = 1 - sum(kept) / len(kept) if kept else 0.0
+        rows.append({"threshold": threshold, "coverage": round(coverage, 4), "risk": round(risk, 4)})
+    return rows
 
 
 def reliability(outcomes: list[Outcome], buckets: int = 10) -> list[dict[str, float]]:

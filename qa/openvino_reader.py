@@ -1,10 +1,8 @@
 """A reader compiled with OpenVINO: the same weights and answers, a faster forward pass on the CPU.
 
-Measured here (2 cores, AVX-512 BF16, shipped reader, bf16): the forward pass over the gold questions' 3
-passages takes 39 ms against torch's 53 ms, the pipeline's p50 58 against 73 ms, and EM / F1 on held-out
-SQuAD are unchanged. The model is converted from its transformers form once and kept as OpenVINO IR under
-the cache directory, so later start-ups only compile it (about a second). `int8` is quantized from it by
-NNCF (qa.quantization) and cached beside it: p50 40 ms, 0.07 F1 lower on held-out SQuAD.
+The model is converted from its transformers form once and kept as OpenVINO IR under the cache directory, so
+later start-ups only compile it. `int8` is quantized from it by NNCF (qa.quantization) and cached beside it.
+Speed and accuracy against torch: docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -2,10 +2,8 @@
 
 Post-training quantization needs inputs whose activations look like the real ones, not answers. The reader
 reads a question and a passage, so the calibration inputs pair passages of the seed article with sentences
-of the same article standing in for questions. Measured here on the shipped reader (600 held-out SQuAD v1.1
-questions, NNCF's default SmoothQuant): calibrated on the seed article F1 88.79, on 400 SQuAD training
-questions 88.84, unquantized 88.36; with SmoothQuant off 87.38. The article is the one text every checkout
-has, so the quantized reader is the same on every machine.
+of the same article standing in for questions: it did as well as SQuAD training questions (docs/experiments.md),
+and it is the one text every checkout has, so the quantized reader is the same on every machine.
 """
 
 from __future__ import annotations
@@ -32,8 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CALIBRATION_SAMPLES = 300
-# SmoothQuant's migration strength for matrix products. Over all 5,373 held-out v1.1 questions: 0.5 F1 81.35,
-# 0.8 82.16, NNCF's default 0.95 81.93 (bf16: 82.23); 0.8 then held on the v2.0 holdout's other articles.
+# SmoothQuant's migration strength for matrix products: 0.8 kept held-out F1 closest to bf16 (docs/experiments.md)
 SMOOTH_QUANT_ALPHA = 0.8
 SCHEME = f"nncf-transformer-sq{SMOOTH_QUANT_ALPHA}"  # part of the cached IR's name
 QUESTION_WORDS = 16  # a stand-in question: the first words of a sentence

@@ -43,12 +43,9 @@ class Settings(BaseSettings):
     passage_max_words: int = Field(120, ge=10, le=2000)
     passage_overlap_sentences: int = Field(1, ge=0, le=10)
 
-    # retrieval: dense is the embedding search; hybrid fuses it with BM25 keyword search (index/lexical.py). On 20
-    # held-out SQuAD articles, each its own index, hybrid puts a passage holding the answer in the top 3 for 91.3 %
-    # of questions against 84.7 % and gives EM / F1 62.0 / 68.7 against 55.5 / 62.1 (all in one index: 89.6
-    # against 82.2 %, 60.6 / 67.1 against 53.6 / 59.9; bench/retrieval.py, with early exit). On the seed article
-    # (4 passages, recall 100 % either way) every answerable gold question gets the same answer; one more
-    # unanswerable one is answered (7 of 15 abstained against 8)
+    # retrieval: dense is the embedding search; hybrid fuses it with keyword search (BM25 locally, PostgreSQL's
+    # full-text search on a database), which finds the names and numbers a question shares with its passage
+    # (docs/benchmarks.md: the right passage in the top 3 more often, on every corpus measured)
     retrieval: Literal["dense", "hybrid"] = "hybrid"
 
     # reader and answers
@@ -57,19 +54,15 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(30, ge=1, le=200)
     reader_max_length: int = Field(256, ge=64, le=512)
     reader_stride: int = Field(128, ge=16, le=256)
-    # auto: bf16 weights where the CPU has native bf16 (1.6x faster, same answers), else fp32;
-    # int8: on OpenVINO, NNCF's static int8 calibrated on the seed article (faster still; see models/reader);
-    # on torch, dynamic per-channel quantization of the linear layers (0.7 F1 below fp32 with the shipped
-    # reader; the faster int8 on a CPU without VNNI)
+    # auto: bf16 weights where the CPU computes bf16 natively (faster, the same answers), else fp32; int8: on
+    # OpenVINO, NNCF's static int8 calibrated on the seed article; on torch, dynamic quantization of the linear
+    # layers (a little less accurate; the faster choice only on CPUs with int8 dot products)
     reader_precision: Precision = "auto"
     reader_backend: Backend = "auto"
-    # A span is the answer when it scores at least min_score and its logit (start + end) beats the "no answer"
-    # logit of its window by at least null_margin; otherwise the answer is null. Chosen through the pipeline on
-    # held-out articles: among the settings with no more wrong abstentions on the 5,373 questions of the 20
-    # held-out SQuAD v1.1 articles than the former rule (0.2 and 0: 246), the one abstaining on most of the 2,004
-    # unanswerable questions of the 12 held-out v2.0 articles: 26.3 against 22.1 %, v1.1 EM / F1 62.3 / 69.1
-    # against 62.0 / 68.7 (each article its own index, hybrid, early exit). The reader's own "no answer" is too
-    # rarely preferred; a margin asks more of a span than beating it
+    # Without a verifier, a span is the answer when it scores at least min_score and its logit (start + end) beats
+    # the "no answer" logit of its window by at least null_margin; otherwise the answer is null. The reader's own
+    # "no answer" is too rarely preferred, so the margin asks more of a span than beating it (chosen on held-out
+    # articles: the most unanswerable questions withheld for no more wrongly withheld answers)
     min_score: float = Field(0.1, ge=0.0, le=1.0)
     null_margin: float = Field(4.0, ge=-50.0, le=50.0)
     # The verifier (qa/verifier.py) turns the best span into a calibrated probability that it is right: `score`
@@ -79,17 +72,13 @@ class Settings(BaseSettings):
     verifier: str = "auto"
     calibration: Path = PROJECT_ROOT / "var" / "calibration.json"
     min_confidence: float = Field(0.3, ge=0.0, le=1.0)
-    # a question sharing no word with any passage (BM25) and whose embedding is less similar than this to every
-    # passage is not about the documents ("hello", "?", "asdfgh"): null, unread, instead of the reader's guess
-    # ("hello" got "Blue Planet II" at 0.69). Each of the 5,373 questions of the 20 held-out SQuAD articles shares a
-    # word with its article, so none is lost at any floor; 0.2 lies between the similarity of those questions to
-    # their article (0.5th percentile 0.24) and of the other articles' questions to it (median 0.16). -1: read all
+    # a question sharing no word with any passage and whose embedding is less similar than this to every passage is
+    # not about the documents ("hello", "?", "asdfgh"): null, unread, instead of the reader's guess. 0.2 lies
+    # between how similar SQuAD questions are to their own article and to the others. -1: read all
     min_relevance: float = Field(0.2, ge=-1.0, le=1.0)
     # early exit: the top passage is read alone first, and when its best span scores at least this (and is an
-    # answer) the others are not read; 1 reads every passage at once. Chosen on the 20 held-out SQuAD articles, each
-    # its own index, hybrid retrieval: with the abstention rule above, 0.2 stops 82 % of questions at the first
-    # passage, EM / F1 62.5 / 69.4 against 62.3 / 69.1 at 0.3 (76 %) and 62.4 / 69.4 at 0.1 (87 %); reading all
-    # three, 58.9 / 65.0 under the former rule (0.3 then gave 62.0 / 68.7). bench/README.md
+    # answer) the others are not read; 1 reads every passage at once. Faster, and also more accurate: a lower
+    # passage's confident span is more often a distractor (docs/experiments.md)
     early_exit_score: float = Field(0.2, ge=0.0, le=1.0)
     alternatives: int = Field(3, ge=0, le=10)
     threads: int | None = None

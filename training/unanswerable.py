@@ -1,14 +1,17 @@
 """Hard unanswerable questions made from SQuAD v1.1: SQuAD 2.0's recipe, done automatically.
 
 An answerable question is anchored to its paragraph by an entity, number, date or role word that the paragraph
-also contains. Swapping that anchor for another of the same kind (from the same paragraph, else the same article,
-else a nearby number, else a lexicon of opposites) keeps the question sounding answerable from the paragraph while
-the paragraph no longer answers it. A filter rejects swaps the paragraph might still answer: the replacement in the
-answer sentence, or a sentence mentioning the replacement that also carries the rest of the question.
+also contains. Swapping that anchor for another of the same kind keeps the question sounding answerable from the
+paragraph while the paragraph no longer answers it: an entity of the same label (and, for numbers and dates, the
+same form) from the same paragraph, else from the same article, else a nearby number the paragraph never gives;
+or a role, relation or direction word for its counterpart ("founder" -> "CEO", "largest" -> "smallest") that the
+paragraph never uses. A filter rejects a swap the paragraph might still answer: the replacement in or beside the
+answer sentence, another name for the anchor, a place inside or around it, or a sentence naming the replacement
+that also carries the rest of the question or an answer of the kind asked for.
 
 Run: ``python -m training.unanswerable squad-v1.1-train.json --out train.unanswerable.json``; the output is a
 SQuAD v2.0 file holding only the made questions, each with ``is_impossible`` true, the original gold answers as
-``plausible_answers`` and a ``swap`` record (kind, original id, from, to).
+``plausible_answers`` and a ``swap`` record (kind, label, source, original id and question, start, from, to).
 """
 
 from __future__ import annotations
@@ -53,7 +56,14 @@ PHRASE_GOES_ON = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
 NAME_CONNECTORS = frozenset(
     {"of", "the", "and", "&", "for", "in", "on", "at", "de", "du", "des", "la", "le", "von", "van", "der", "da", "di"}
 )
-PRONOUNS = frozenset({"it", "its", "he", "his", "him", "she", "her", "they", "their", "them"})
+# Words a sentence opens with when it goes on about something the sentence before it named.
+REFERRING_WORDS = frozenset(
+    {"it", "its", "he", "his", "him", "she", "her", "they", "their", "them", "this", "these", "those", "such"}
+)
+# A place named with one of these is a part of another ("Jianye District" of Nanjing): no swap for a whole place.
+SUBDIVISION_WORDS = frozenset(
+    {"district", "county", "province", "prefecture", "borough", "ward", "township", "parish", "municipality", "region"}
+)
 WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
 MONTHS = frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "Sept"))
 # fmt: off
@@ -237,14 +247,14 @@ class EntityPool:
 @dataclass(frozen=True)
 class Sentence:
     """A paragraph sentence: its character span, normalised text, lemmas, entities (normalised text and label) and
-    whether it opens with a pronoun."""
+    whether it opens by referring back ("It ...", "However, this ...")."""
 
     start: int
     end: int
     norm: str
     lemmas: frozenset[str]
     entities: tuple[tuple[str, str], ...]
-    opens_with_pronoun: bool
+    opens_with_reference: bool
 
 
 @dataclass
@@ -333,7 +343,7 @@ def describe_paragraph(context: str, doc: Doc) -> Paragraph:
             normalise(s.text),
             frozenset(t.lemma_.lower() for t in s if t.is_alpha or t.like_num),
             tuple((normalise(e.text), e.label_) for e in s.ents),
-            any(t.lower_ in PRONOUNS for t in s[:3]),
+            any(t.lower_ in REFERRING_WORDS for t in s[:3]),
         )
         for s in (doc.sents if doc.has_annotation("SENT_START") else [doc[:]])
     ]
@@ -366,7 +376,11 @@ def looks_swappable(text: str, label: str) -> bool:
     if set(normalise(text).split()) & WRONG_KIND_WORDS.get(label, frozenset()):
         return False
     if label in NAME_LABELS:
-        if "," in text:  # a list run together ("Graduate Studies, Independent Study")
+        # A list run together ("Graduate Studies, Independent Study") or a citation mark caught in the span.
+        if any(ch in text for ch in ",[]{}<>|"):
+            return False
+        # One plural word is a people ("Greeks", "Slavs"), whatever spaCy says, not a person.
+        if label == "PERSON" and len(words) == 1 and re.search(r"[^su]s$", text):
             return False
         capitalised = (w[0].isupper() or w[0].isdigit() or w.lower() in NAME_CONNECTORS for w in words)
         return (text[0].isupper() or text[0].isdigit()) and all(capitalised)
@@ -463,7 +477,7 @@ def _whole_word(text: str) -> re.Pattern[str]:
 def same_thing(first: str, second: str, label: str) -> bool:
     """Whether two entity texts may name the same thing: equal, one inside the other, an alias or an acronym."""
     a, b = normalise(first), normalise(second)
-    if a == b or mentions(a, b) or mentions(b, a):
+    if a == b or mentions(a, b) or mentions(b, a) or _singular(a) == _singular(b):
         return True
     if any(a in group and b in group for group in ALIASES):
         return True
@@ -471,6 +485,11 @@ def same_thing(first: str, second: str, label: str) -> bool:
         return True
     # A person is often named by a part of the name ("Knowles" for "Beyoncé Knowles").
     return label == "PERSON" and bool(set(a.split()) & set(b.split()))
+
+
+def _singular(text: str) -> str:
+    """A normalised name with a plural ending dropped from its words ('quakers' -> 'quaker', 'buddhas' -> 'buddha')."""
+    return " ".join(re.sub(r"(?<=[^s])e?s$", "", word) for word in text.split())
 
 
 def _initials(text: str) -> str:
@@ -500,30 +519,49 @@ def content_lemmas(question: Doc, start: int, end: int) -> frozenset[str]:
 def unanswerable_reason(swap: Swap, case: Case) -> str | None:
     """Why the paragraph might still answer the swapped question, or None when it cannot."""
     replacement = normalise(strip_article(swap.replacement)[0])
-    if any(mentions(replacement, a) or mentions(a, replacement) for a in case.gold.answer_norms if a):
+    if any(_overlaps(answer, replacement) for answer in case.gold.answer_norms if answer):
         return "replacement_is_answer"
-    if any(mentions(s, replacement) for s in case.gold.sentence_norms):
-        return "replacement_in_answer_sentence"
-    if swap.label == "PERSON" and any(mentions(s, w) for s in case.gold.sentence_norms for w in replacement.split()):
+    if any(said_in(sentence, replacement, swap.label) for sentence in case.gold.sentence_norms):
         return "replacement_in_answer_sentence"
     if swap.label in DATE_LABELS and _inside_year_range(swap.replacement, case.paragraph):
         return "replacement_in_year_range"
+    return _answered_elsewhere(replacement, swap, case)
+
+
+def said_in(sentence: str, replacement: str, label: str) -> bool:
+    """Whether a normalised sentence says the normalised replacement: whole, a word of a person's name, or the start
+    of every word ('National Champion' in 'national championships')."""
+    words = replacement.split()
+    if mentions(sentence, replacement) or (label == "PERSON" and any(mentions(sentence, w) for w in words)):
+        return True
+    said = sentence.split()
+    return all(w.isalpha() and len(w) > 2 and any(s.startswith(w) for s in said) for w in words)
+
+
+def _answered_elsewhere(replacement: str, swap: Swap, case: Case) -> str | None:
+    """Why a sentence naming the replacement might answer the swapped question, or None.
+
+    It might when it holds most of the rest of the question or an answer of the kind asked for, and so might the
+    sentence after it when that goes on with "it" or "he"; an answer sentence next to it that refers back to it (or
+    that it refers back to) makes the answer about the replacement too.
+    """
     rest = content_lemmas(case.question, swap.start, swap.end)
     threshold = PLACE_OVERLAP if swap.label in PLACE_LABELS else ANSWERABLE_OVERLAP
     sentences = case.paragraph.sentences
     for index, sentence in enumerate(sentences):
         if not mentions(sentence.norm, replacement):
             continue
-        # The next sentence too when it goes on about the replacement as "it" or "he".
-        following = sentences[index + 1 : index + 2]
-        for near in [sentence, *(s for s in following if s.opens_with_pronoun)]:
+        before, after = sentences[max(index - 1, 0) : index], sentences[index + 1 : index + 2]
+        answer_before = any(s.norm in case.gold.sentence_norms for s in before) and sentence.opens_with_reference
+        answer_after = any(s.norm in case.gold.sentence_norms and s.opens_with_reference for s in after)
+        if answer_before or answer_after:
+            return "answer_sentence_refers_to_replacement"
+        for near in [sentence, *(s for s in after if s.opens_with_reference)]:
             if not rest or len(rest & near.lemmas) >= threshold * len(rest):
                 return "answerable_elsewhere"
             # "How much has the Ministry collected?" next to "the Ministry said 10.7 billion yuan ...": an answer of
             # the kind asked for stands beside the replacement, and a reader would take it.
-            if any(
-                label in case.gold.answer_labels and not _overlaps(norm, replacement) for norm, label in near.entities
-            ):
+            if any(label in case.gold.answer_labels and not _overlaps(n, replacement) for n, label in near.entities):
                 return "answer_type_beside_replacement"
     return None
 
@@ -575,7 +613,12 @@ def _fits(anchor: Anchor, key: str, text: str, case: Case) -> bool:
         return False
     if mentions(normalise(case.question.text), key) or any(same_thing(n, text, anchor.label) for n in case.names):
         return False
-    return not (anchor.label in PLACE_LABELS and nested_places(case.article, normalise(anchor.text), key))
+    if anchor.label not in PLACE_LABELS:
+        return True
+    asked = normalise(anchor.text)
+    # "Mao County" for "Wenchuan County" is fine, "Jianye District" for Nanjing is a part for the whole.
+    subdivisions = SUBDIVISION_WORDS.intersection(key.split()) != SUBDIVISION_WORDS.intersection(asked.split())
+    return not subdivisions and not nested_places(case.article, asked, key)
 
 
 def _name_swap(anchor: Anchor, case: Case, text: str, with_the: bool, source: str, tier: int) -> Swap:
@@ -589,9 +632,15 @@ def _name_swap(anchor: Anchor, case: Case, text: str, with_the: bool, source: st
         if re.search(r"(?<!\w)the$", before, re.IGNORECASE):
             start = len(before) - 3
             replacement = f"{before[-3:]} {text}" if with_the else text
-        elif with_the:
+        elif with_the and _takes_article(case.question, anchor):
             replacement = f"the {text}"
     return make_swap(swap_kind(anchor.label), anchor.label, question, start, anchor.end, replacement, source, tier)
+
+
+def _takes_article(question: Doc, anchor: Anchor) -> bool:
+    """Whether a 'the' may go before the span: not after an adjective, a determiner or a possessive ('ancient Rome')."""
+    before = [t for t in question if t.idx + len(t.text) <= anchor.start]
+    return not before or before[-1].pos_ in {"ADP", "VERB", "AUX", "CCONJ", "SCONJ", "PUNCT"}
 
 
 def _is_head(question: Doc, anchor: Anchor) -> bool:
@@ -682,6 +731,7 @@ _REASON_ORDER = (
     "replacement_in_answer_sentence",
     "replacement_in_year_range",
     "answer_type_beside_replacement",
+    "answer_sentence_refers_to_replacement",
     "answerable_elsewhere",
 )
 

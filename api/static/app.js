@@ -141,9 +141,10 @@ function botTurn(kind, iconName) {
 
 function renderAnswer(data) {
   const { article, bubble } = botTurn("answer", "bot");
-  bubble.append(srOnly("Answer: "), el("p", "answer-text", data.answer), confidence(data.score));
-  bubble.append(sourceFigure(data, true));
   const alternatives = Array.isArray(data.alternatives) ? data.alternatives.filter(isAnswer) : [];
+  const runnerUp = alternatives.length ? alternatives[0].score : undefined;
+  bubble.append(srOnly("Answer: "), el("p", "answer-text", data.answer), confidence(data.score, runnerUp));
+  bubble.append(sourceFigure(data, true));
   if (alternatives.length) bubble.append(alternativesList(alternatives));
   return article;
 }
@@ -206,15 +207,21 @@ function percent(score) {
   return p < 1 ? "under 1%" : `${p}%`;
 }
 
-function confidence(score) {
-  const level = score >= 0.7 ? "high" : score >= 0.4 ? "medium" : "low";
+// `score` is the calibrated probability that the answer is right (of answers scored 0.8, about 8 in 10 are right),
+// so the labels are cut on it directly; an answer barely ahead of the next one is shown as uncertain whatever its
+// score, since the two could as well have swapped.
+const NEAR_TIE = 0.1;
+
+function confidence(score, runnerUp) {
+  const tied = typeof runnerUp === "number" && score - runnerUp < NEAR_TIE;
+  const level = tied ? "uncertain" : score >= 0.8 ? "high" : score >= 0.5 ? "medium" : "low";
   const box = el("div", `confidence confidence-${level}`);
   const bar = el("span", "confidence-bar");
   bar.setAttribute("aria-hidden", "true");
   const fill = el("span", "confidence-fill");
   fill.style.width = `${Math.max(4, Math.round(Math.max(0, Math.min(1, score)) * 100))}%`;
   bar.append(fill);
-  const label = `${level[0].toUpperCase()}${level.slice(1)} confidence`;
+  const label = tied ? "Uncertain: another answer scores almost as high" : `${level[0].toUpperCase()}${level.slice(1)} confidence`;
   box.append(bar, el("span", "confidence-label", `${label} · ${percent(score)}`));
   return box;
 }

@@ -119,7 +119,13 @@ def test_gold_files_jsonl_and_squad(tmp_path):
 def test_report_files_are_written(tmp_path):
     outcomes = run_gold(GOLD, fake_ask(REPLIES), progress=False)
     write_report(tmp_path, summarize(outcomes, 2), outcomes, {"gold": "test"})
-    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "report.md", "reliability.png", "latency.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "results.json",
+        "report.md",
+        "reliability.png",
+        "latency.png",
+        "risk_coverage.png",
+    }
     report = (tmp_path / "report.md").read_text()
     assert "| who |" in report and "Misses (3)" in report
     assert "(no answer; best span: Lau Seng Yee)" in report and "| best span exactly right" in report
@@ -170,3 +176,24 @@ def test_a_bad_dialogue_line_names_its_line(tmp_path, line, said):
     gold.write_text('{"turns": [{"question": "Who?", "answers": []}]}\n' + line + "\n")
     with pytest.raises(GoldFormatError, match=rf"bad.jsonl:2: .*{said}"):
         load_dialogues(gold)
+
+
+def test_calibration_error_and_risk_coverage_on_hand_made_outcomes():
+    from qa.evaluation import Outcome, expected_calibration_error, risk_coverage
+
+    def outcome(score, right, answered=True, answerable=True):
+        return Outcome(
+            "q", ("a",) if answerable else (), "a" if answered else None, score, "", (), 1.0, "a",
+            exact_match=float(right), guess_exact_match=float(right),
+        )  # fmt: skip
+
+    calibrated = [outcome(0.75, i < 3) for i in range(4)]  # 0.75 and right 3 times in 4
+    assert expected_calibration_error(calibrated) == 0.0
+    overconfident = [outcome(0.95, i < 2) for i in range(4)]
+    assert expected_calibration_error(overconfident) == 0.45
+    assert expected_calibration_error([outcome(0.9, False, answered=False)]) == 0.0  # withheld: not counted
+    curve = risk_coverage([outcome(0.9, True), outcome(0.6, False), outcome(0.2, False, answerable=False)], points=10)
+    by = {round(r["threshold"], 1): r for r in curve}
+    assert by[0.0]["coverage"] == 1.0 and round(by[0.0]["risk"], 3) == 0.667
+    assert by[0.5] == {"threshold": 0.5, "coverage": 0.6667, "risk": 0.5}
+    assert by[0.9]["coverage"] == 0.3333 and by[0.9]["risk"] == 0.0 and by[1.0]["coverage"] == 0.0

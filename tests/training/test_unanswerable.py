@@ -17,6 +17,7 @@ from training.unanswerable import (  # noqa: E402 (after the skip: spaCy is a [t
     main,
     make_unanswerable,
     normalise,
+    said_in,
     same_thing,
     starts_with_vowel_sound,
 )
@@ -175,6 +176,7 @@ def test_the_command_writes_a_squad_v2_file(tmp_path: Path, capsys: pytest.Captu
         ("British Broadcasting Corporation", "BBC", "ORG"),
         ("Beyoncé Knowles", "Beyoncé", "PERSON"),
         ("Solange Knowles", "Beyoncé Knowles", "PERSON"),
+        ("the Quakers", "Quaker", "ORG"),
     ],
 )
 def test_another_name_for_the_same_thing_is_no_swap(first: str, second: str, label: str) -> None:
@@ -184,6 +186,13 @@ def test_another_name_for_the_same_thing_is_no_swap(first: str, second: str, lab
 def test_different_things_are_swappable() -> None:
     assert not same_thing("Tencent", "BBC", "ORG")
     assert not same_thing("South Korea", "North Korea", "GPE")
+
+
+def test_a_replacement_the_answer_sentence_says_in_other_words_is_caught() -> None:
+    sentence = normalise("The team won five consecutive NCAA national championships between 2005 and 2009.")
+    assert said_in(sentence, normalise("National Champion"), "ORG")
+    assert said_in(sentence, normalise("Mia Hamm"), "PERSON") is False
+    assert said_in(normalise("Hamm scored twice."), normalise("Mia Hamm"), "PERSON")
 
 
 @pytest.mark.parametrize(
