@@ -30,9 +30,9 @@ browser:
 		$(APT_INSTALL) chromium chromium-driver; \
 	fi
 
-# The tests start with the linters: ruff, and mypy over index/ qa/ api/ bench/ (settings in pyproject.toml).
-# Two pytest workers (pytest-xdist): on 2 cores the suite took 9 min 31 s and 10 min 51 s against 12 min 47 s in one process
-# (2026-12-04, beside a training run at nice 19); a worker that finds no test left takes one from the other.
+# The tests start with the linters: ruff, mypy (settings in pyproject.toml) and the import contracts (serving never
+# imports training; api -> qa -> index). Two pytest workers: on 2 cores faster than one process; a worker that
+# finds no test left takes one from the other.
 test: lint browser
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -n 2 --dist worksteal
 
@@ -55,14 +55,12 @@ bench: bench-peers
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-# ---- Training readers (never needed to serve) -----------------------------------------------------------
-# The chain (teacher, its targets, the student) took 20 minutes on one H100 (DEVICE=auto finds a
-# GPU when torch sees one) and is about a day on 2 CPU cores with AVX-512 BF16; without it (AMD EPYC, AVX2 only,
-# fp32; 2026-12-04, nothing else running) a teacher step takes about 25 s, its epoch about 23 hours. Every run
-# checkpoints under $(CACHE)/runs/<name> and resumes when its target is made again, so on a CPU
-# `nohup make student-avg &` in each session carries the chain on. Logs: $(CACHE)/runs/<name>/train.log.
-# A GPU machine lent through the workplace's device tool trains the teacher in about 5 minutes (one H200,
-# 2026-12-04): tools/device-train.sh says how its files travel there and back (the student too).
+# ---- Training readers (never needed to serve; the [train] extra) ----------------------------------------
+# The chain (teacher, its targets, the student) takes minutes on a GPU (DEVICE=auto finds one when torch sees it)
+# and about a day on 2 CPU cores with native bf16 (docs/experiments.md). Every run checkpoints under
+# $(CACHE)/runs/<name> and resumes when its target is made again, so on a CPU `nohup make student-swa &` in each
+# session carries the chain on. Logs: $(CACHE)/runs/<name>/train.log. tools/device-train.sh carries a run to a
+# GPU machine that takes and returns little data a call, and back.
 CACHE ?= $(HOME)/.cache/qa
 SQUAD ?= ../shared/data/squad
 DEVICE ?= auto
@@ -71,12 +69,9 @@ RUNS := $(CACHE)/runs
 SPLIT := $(CACHE)/data/squad-v2.0-dev.train.json
 MPNET := $(CACHE)/teacher-base/all-mpnet-base-v2
 MINILM = "$$($(VENV)/bin/python -c 'from index.embedding import bundled_embedding_model as m; print(m())')"
-# Training allocates through jemalloc, which `qa-train train-reader` runs itself under when it is installed: with glibc's
-# malloc the teacher's resident memory grew from 3 to 24 GB in 860 steps of varying batch shapes and the kernel
-# killed it (2026-12-03); jemalloc held 3-8 GB at the same speed. Told to keep the pages it frees (qa/allocator.py
-# sets MALLOC_CONF) it stops faulting them in again every step: 6-9 s a step instead of 11, at 10-11.5 GB for the
-# teacher; kept for good they grew to 23 GB over 1,700 steps and the kernel killed it (2026-12-06), so training
-# hands them back whenever resident memory passes half the machine's. The training targets install it.
+# Training allocates through jemalloc, which `qa-train train-reader` runs itself under when it is installed: glibc's
+# malloc let the teacher's memory grow until the kernel killed it (training/allocator.py says how jemalloc is
+# tuned). The training targets install it.
 JEMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libjemalloc.so.2
 TRAIN = mkdir -p $(RUNS)/$(notdir $(@D)) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train train-reader \
 	--train $(SQUAD)/squad-v1.1-train.json $(SPLIT) \
@@ -113,10 +108,9 @@ $(READERS)/minilm-3ep/training.json: | $(SPLIT) $(JEMALLOC)
 	$(TRAIN) $(SMALL) --epochs 3 $(LOG)
 reader-control: $(READERS)/minilm-3ep/training.json
 
-# The student: the same run, learning also from the teacher's softened span distributions: 4 epochs at
-# distillation weight 0.9 (2026-12-06, 2 CPU cores, three sessions), the mean of epochs 3 and 4 held-out F1 85.6
-# with a teacher of 90.75 (3 epochs at 0.7 on a GPU gave 84.9). A run resumes only with the settings it started
-# with.
+# The student: the same run, learning also from the teacher's softened span distributions (4 epochs at
+# distillation weight 0.9 did better than 3 at 0.7: docs/experiments.md). A run resumes only with the settings it
+# started with.
 STUDENT_EPOCHS ?= 4
 DISTILL_WEIGHT ?= 0.9
 DISTILL = --teacher $(READERS)/mpnet-teacher --temperature 2 --distill-weight $(DISTILL_WEIGHT)
@@ -141,9 +135,9 @@ $(READERS)/minilm-continued/training.json: $(READERS)/mpnet-teacher/training.jso
 		--epochs $(CONTINUE_EPOCHS) $(DISTILL) $(LOG)
 student-continued: $(READERS)/minilm-continued/training.json
 
-# The shipped reader (2026-12-06): a fifth epoch of the student at a low learning rate, its weights kept every
-# 1,000 of its 3,960 steps, and the mean of those three and its end (weight averaging along the run's path):
-# held-out F1 86.03. About 1 h 15 min on 2 CPU cores.
+# The shipped reader: a fifth epoch of the student at a low learning rate, its weights kept every 1,000 of its
+# 3,960 steps, and the mean of those three and its end (weight averaging along the run's path). About 1 h 15 min
+# on 2 CPU cores.
 $(READERS)/minilm-epoch5/training.json: $(READERS)/minilm-distilled/training.json | $(JEMALLOC)
 	$(TRAIN) --base $(READERS)/minilm-distilled --lr 3e-5 --seed 42 --negatives 0.2 --checkpoint-every 200 \
 		--snapshot-every 1000 --epochs 1 $(DISTILL) $(LOG)
