@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_INSTALL := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report unanswerable verifier
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -154,3 +154,23 @@ $(REPORT): $(READERS)/distilled-avg/training.json $(READERS)/minilm-3ep/training
 		--v1 $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) \
 		--v2 $(CACHE)/data/squad-v2.0-dev.holdout.json > $@.tmp 2> $(@D)/distillation.log && mv $@.tmp $@
 distillation-report: $(REPORT)
+
+# ---- Trust: hard unanswerable questions and the answer verifier (issue "Trust"; none ships yet) --------------
+# Questions of SQuAD v1.1 made unanswerable by swapping an entity, number, date or role for another of the same
+# kind (training/unanswerable.py; about 12 minutes on 2 cores), then the pipeline's answers to held-out articles
+# as verifier rows, and the verifier fitted on them. QA_VERIFIER=$(CACHE)/verifier/verifier.json tries it.
+VERIFY := $(CACHE)/verifier
+$(CACHE)/data/%.unanswerable.json:
+	mkdir -p $(@D) && $(VENV)/bin/python -m training.unanswerable $(SQUAD)/$*.json --out $@
+unanswerable: $(CACHE)/data/squad-v1.1-train.unanswerable.json $(CACHE)/data/squad-v1.1-dev-open.unanswerable.json
+$(VERIFY)/%.npz: | $(SPLIT)
+	mkdir -p $(@D) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train verifier-data $(VERIFY_$*) --out $@ --quiet
+VERIFY_v11-held-a = $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) --half a
+VERIFY_v2-held-a = $(CACHE)/data/squad-v2.0-dev.holdout.json --half a
+VERIFY_adv-train = $(CACHE)/data/squad-v1.1-train.unanswerable.json --articles 40 --seed 14
+VERIFY_v11-held-b = $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) --half b
+VERIFY_v2-held-b = $(CACHE)/data/squad-v2.0-dev.holdout.json --half b
+$(VERIFY)/verifier.json: $(addprefix $(VERIFY)/,v11-held-a.npz v2-held-a.npz adv-train.npz v11-held-b.npz v2-held-b.npz)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train fit-verifier $(addprefix $(VERIFY)/,v11-held-a.npz v2-held-a.npz adv-train.npz) \
+		--holdout $(addprefix $(VERIFY)/,v11-held-b.npz v2-held-b.npz) --out $@
+verifier: $(VERIFY)/verifier.json

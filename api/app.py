@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     @app.post(
         "/ask",
         response_model=AskResponse,
-        responses=ERRORS,
+        responses={**ERRORS, 404: {"model": ErrorOut, "description": "A document named in `documents` is unknown."}},
         summary="Answer a question from the documents",
         description="The best span of the retrieved passages that answers the question, quoted with its score, "
         "passage and offsets; `answer` is null when the documents do not say. `documents` restricts the search "
@@ -352,13 +352,15 @@ def _history(body: AskRequest, max_chars: int) -> tuple[Turn, ...]:
 
 
 def _known_documents(answerer: Answerer, ids: list[str] | None) -> tuple[str, ...] | None:
-    """The ids to read, checked to exist (422 naming the unknown ones)."""
+    """The ids to read, checked to exist (404 naming the unknown ones: the request is well formed, the documents
+    are not there)."""
     if ids is None:
         return None
     known = {d.id for d in answerer.store.documents()}
     unknown = [i for i in dict.fromkeys(ids) if i not in known]
     if unknown:
-        raise HTTPException(422, f"documents: unknown id(s) {', '.join(map(repr, unknown))}; GET /documents lists them")
+        listed = ", ".join(map(repr, unknown))
+        raise HTTPException(404, f"documents: no document has the id(s) {listed}; GET /documents lists them")
     return tuple(dict.fromkeys(ids))
 
 

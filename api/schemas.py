@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
@@ -71,8 +71,14 @@ class HistoryTurn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: StrictStr = Field(description="The earlier question, limited like a question.")
-    answer: StrictStr | None = Field(description="The system's answer to it, at most 1,000 characters; null if none.")
+    question: StrictStr = Field(
+        description="The earlier question, limited like a question.",
+        json_schema_extra={"minLength": 1, "maxLength": 1000, "pattern": QUESTION_PATTERN},
+    )
+    answer: StrictStr | None = Field(
+        description="The system's answer to it, at most 1,000 characters; null if none.",
+        json_schema_extra={"maxLength": 1000},
+    )
 
 
 class Source(BaseModel):
@@ -99,7 +105,24 @@ class RetrievedPassage(BaseModel):
     text: str
 
 
+ASK_EXAMPLE: dict[str, Any] = {
+    "answer": "220 million",
+    "score": 0.8774,
+    "context": "Tencent already has a prior working relationship with the BBC.\n\n\n\nBlue Planet II, an award-winning "
+    "documentary co-produced by\n\nTencent Video and the British broadcaster, amassed a record-breaking 220 million "
+    "views on Tencent\u2019s video streaming site Tencent Video.",
+    "answer_start": 196,
+    "answer_end": 207,
+    "interpreted_question": "How many views did Blue Planet II get?",
+    "source": {"document": "tencent-uk-partnership-2018.txt", "passage": 4, "start": 1991, "end": 2002},
+    "alternatives": [],
+    "retrieved": [],
+}
+
+
 class AskResponse(AnswerOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [ASK_EXAMPLE]})
+
     interpreted_question: str = Field(
         description="The standalone question that was retrieved and read: `question` itself unless a follow-up "
         "was resolved against `history`."
@@ -147,6 +170,8 @@ class DocumentOut(BaseModel):
 
 
 class InfoResponse(BaseModel):
+    """What the bot knows: its documents, models and example questions, and whether this client may write."""
+
     documents: list[DocumentOut]
     passages: int = Field(description="Passages searchable in all documents.")
     embedding_model: str

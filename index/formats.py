@@ -108,8 +108,13 @@ def check_inflation(raw: bytes) -> None:
 
 
 def extract_text(suffix: str, raw: bytes) -> str:
-    """The text of a file's bytes, by its suffix; any suffix not HTML, PDF or Word is read as UTF-8 text."""
-    suffix = suffix.lower()
+    """The text of a file's bytes, by its suffix; any suffix not HTML, PDF or Word is read as UTF-8 text.
+
+    A NUL character becomes a space (same length, so offsets hold): no database text column takes it."""
+    return _extract(suffix.lower(), raw).replace("\x00", " ")
+
+
+def _extract(suffix: str, raw: bytes) -> str:
     if suffix in HTML_SUFFIXES:
         return html_text(raw)
     if suffix in PDF_SUFFIXES:

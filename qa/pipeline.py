@@ -186,20 +186,22 @@ class Answerer:
         `null_margin` (what decides when there is no verifier)."""
         return best.score >= self.settings.min_score and best.logit - best.null_logit >= self.settings.null_margin
 
-    def confidence(self, question: str, spans: Sequence[Span]) -> float:
-        """How sure the pipeline is that `spans[0]` is right: the verifier's calibrated probability, or without one
-        the reader's span score."""
+    def judge(self, question: str, spans: Sequence[Span]) -> tuple[float, bool]:
+        """How sure the pipeline is that `spans[0]` is right, and whether it is given: without a verifier, the
+        reader's span score and rule; with one, its calibrated probability, and the reader's rule unless the
+        verifier finds the question probably unanswered by the documents (QA_MIN_ANSWERABLE)."""
         if self.verifier is None:
-            return spans[0].score
-        return self.verifier.probability(question, spans)
+            return spans[0].score, self.reader_rule(spans[0])
+        right, answerable = self.verifier.judge(question, spans)
+        return right, self.reader_rule(spans[0]) and answerable >= self.settings.min_answerable
 
     def _answer(self, question: str, passages: list[Passage], spans: list[Span]) -> Answer:
         if not spans:
             return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)
         best, shown = spans[0], 1 + self.settings.alternatives
-        confidences = [self.confidence(question, spans[i:]) for i in range(min(len(spans), shown))]
-        candidates = [_candidate(s, c) for s, c in zip(spans, confidences, strict=False)]
-        answered = self.reader_rule(best) if self.verifier is None else confidences[0] >= self.settings.min_confidence
+        judged = [self.judge(question, spans[i:]) for i in range(min(len(spans), shown))]
+        candidates = [_candidate(s, right) for s, (right, _) in zip(spans, judged, strict=False)]
+        answered = judged[0][1]
         if not answered:
             # withheld: the best guess stays visible as the first alternative
             return Answer(

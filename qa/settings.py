@@ -65,13 +65,14 @@ class Settings(BaseSettings):
     # articles: the most unanswerable questions withheld for no more wrongly withheld answers)
     min_score: float = Field(0.1, ge=0.0, le=1.0)
     null_margin: float = Field(4.0, ge=-50.0, le=50.0)
-    # The verifier (qa/verifier.py) turns the best span into a calibrated probability that it is right: `score`
-    # is that probability and an answer under min_confidence is withheld. `auto` is the reader's own
-    # verifier.json (none: the reader's rule above decides); QA_CALIBRATION, written by `qa calibrate GOLD`,
-    # refits its calibration to the user's own gold answers
+    # The verifier (qa/verifier.py) gives the best span a calibrated probability that it is right (its `score`)
+    # and a probability that the documents answer the question at all: under min_answerable an answer the
+    # reader's rule would give is withheld all the same. `auto` is the reader's own verifier.json (none: the
+    # reader's rule alone decides); QA_CALIBRATION, written by `qa calibrate GOLD`, refits the score's
+    # calibration to the user's own gold answers
     verifier: str = "auto"
     calibration: Path = PROJECT_ROOT / "var" / "calibration.json"
-    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    min_answerable: float = Field(0.2, ge=0.0, le=1.0)
     # a question sharing no word with any passage and whose embedding is less similar than this to every passage is
     # not about the documents ("hello", "?", "asdfgh"): null, unread, instead of the reader's guess. 0.2 lies
     # between how similar SQuAD questions are to their own article and to the others. -1: read all

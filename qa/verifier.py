@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,9 @@ _APOSTROPHES = "'\u2019"
 _WORD = re.compile(rf"[\w{_APOSTROPHES}-]+")
 # a capitalised word or a number: what a question names
 _NAME = re.compile(rf"\b(?:[A-Z][\w{_APOSTROPHES}-]*|\d[\d,.]*)\b")
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n\s*\n")
+# a sentence ends at . ! or ? (and a closing quote or bracket) before a space; not at a blank line, since hard-
+# wrapped text breaks paragraphs mid-sentence ("co-produced by" / "Tencent Video and ...")
+_SENTENCE_END = re.compile("[.!?][\"'\u201d\u2019)]*(?=\\s)")
 _NUMBER_WORDS = _words(
     """
     one two three four five six seven eight nine ten eleven twelve hundred thousand million billion trillion dozen
@@ -137,11 +139,16 @@ def features(question: str, spans: Sequence[Span]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Verifier:
-    """A logistic model over `features`: P(the best span is right) = sigmoid(w . x + b), then a Platt
-    calibration a * logit + c fitted on held-out answers (or the user's own, `qa calibrate`)."""
+    """Two logistic models over `features`. One gives P(the best span is right) = sigmoid(w . x + b), then
+    calibrated (Platt: sigmoid(scale * logit + shift)), fitted on held-out answers or the user's own
+    (`qa calibrate`): that is an answer's `score`. The other, the gate, gives P(the documents answer the question
+    at all): an answer under QA_MIN_ANSWERABLE is withheld. Kept apart because a wrong answer to an answerable
+    question should lower the score, not be withheld as if the documents did not say."""
 
     weights: np.ndarray
     bias: float
+    gate_weights: np.ndarray
+    gate_bias: float
     scale: float = 1.0
     shift: float = 0.0
     calibrated_on: str = ""
@@ -153,11 +160,18 @@ class Verifier:
         return self.calibrate(self.logit(features(question, spans)))
 
     def calibrate(self, logit: float) -> float:
-        z = self.scale * logit + self.shift
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return _sigmoid(self.scale * logit + self.shift)
+
+    def answerable(self, x: np.ndarray) -> float:
+        return _sigmoid(float(x @ self.gate_weights + self.gate_bias))
+
+    def judge(self, question: str, spans: Sequence[Span]) -> tuple[float, float]:
+        """(P(right), P(answerable)) of `spans[0]`, from one computation of the features."""
+        x = features(question, spans)
+        return self.calibrate(self.logit(x)), self.answerable(x)
 
     def with_calibration(self, scale: float, shift: float, on: str) -> Verifier:
-        return Verifier(self.weights, self.bias, scale, shift, on)
+        return replace(self, scale=scale, shift=shift, calibrated_on=on)
 
     def to_json(self, **meta: object) -> str:
         return json.dumps(
@@ -166,11 +180,16 @@ class Verifier:
                 "features": list(FEATURES),
                 "weights": [round(float(w), 6) for w in self.weights],
                 "bias": round(self.bias, 6),
+                "gate": {"weights": [round(float(w), 6) for w in self.gate_weights], "bias": round(self.gate_bias, 6)},
                 "calibration": {"scale": self.scale, "shift": self.shift, "fitted_on": self.calibrated_on},
                 **meta,
             },
             indent=2,
         )
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 class VerifierError(ValueError):
@@ -181,14 +200,18 @@ def load_verifier(path: Path) -> Verifier:
     """A verifier saved by `qa-train fit-verifier` (its calibration possibly refitted by `qa calibrate`)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "gate" not in data:
+            raise ValueError("no gate")
     except (OSError, ValueError) as exc:
         raise VerifierError(f"{path}: not a readable verifier ({exc})") from exc
     if data.get("format") != FORMAT or data.get("features") != list(FEATURES):
         raise VerifierError(f"{path}: made for other features than this version computes; refit it")
-    calibration = data.get("calibration", {})
+    calibration, gate = data.get("calibration", {}), data["gate"]
     return Verifier(
         np.asarray(data["weights"], dtype=np.float64),
         float(data["bias"]),
+        np.asarray(gate["weights"], dtype=np.float64),
+        float(gate["bias"]),
         float(calibration.get("scale", 1.0)),
         float(calibration.get("shift", 0.0)),
         str(calibration.get("fitted_on", "")),

@@ -26,7 +26,7 @@ from index.store import open_store
 from qa.library import chunking_of
 from qa.metrics import best_over_gold
 from qa.pipeline import Answerer
-from qa.verifier import FEATURES, Verifier, features
+from qa.verifier import FEATURES, Verifier, features, fit_platt
 from training.features import save_npz
 from training.squad import examples_from_squad, read_squad_json
 
@@ -101,12 +101,18 @@ def _rows(pipeline: Answerer, questions: list[str], golds: list[tuple[str, ...]]
 
 
 def fit(rows: Rows, c: float = 1.0) -> Verifier:
-    """Logistic regression (scikit-learn, the [train] extra) of "the best span is right" on the features."""
+    """Two logistic regressions (scikit-learn, the [train] extra) on the features: of "the best span is right",
+    and of "the question is answerable" (the gate)."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(rows.x, rows.right)
-    return Verifier(model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+    right = LogisticRegression(C=c, max_iter=3000).fit(rows.x, rows.right)
+    gate = LogisticRegression(C=c, max_iter=3000).fit(rows.x, rows.answerable)
+    return Verifier(
+        right.coef_[0].astype(np.float64),
+        float(right.intercept_[0]),
+        gate.coef_[0].astype(np.float64),
+        float(gate.intercept_[0]),
+    )
 
 
 def probabilities(verifier: Verifier, rows: Rows) -> np.ndarray:
@@ -124,12 +130,13 @@ def expected_calibration_error(p: np.ndarray, right: np.ndarray, buckets: int = 
 
 
 def sweep(verifier: Verifier, rows: Rows, thresholds: Sequence[float]) -> list[dict[str, float]]:
-    """For each threshold: answerable questions withheld (wrong abstentions), unanswerable ones withheld, and
-    the exact match of what is answered."""
+    """For each threshold on the gate: answerable questions withheld (wrong abstentions), unanswerable ones
+    withheld, the exact match of what is answered and the calibration error of its scores."""
     p = probabilities(verifier, rows)
+    gate = np.array([verifier.answerable(x) for x in rows.x])
     table = []
     for t in thresholds:
-        answered = p >= t
+        answered = gate >= t
         table.append(
             {
                 "threshold": t,
@@ -173,7 +180,12 @@ def verifier_data(args: argparse.Namespace) -> int:
 def fit_verifier(args: argparse.Namespace) -> int:
     """`qa-train fit-verifier ROWS... --out verifier.json [--holdout ROWS...]`: fit, save, and show held-out."""
     rows = Rows.load(args.rows)
-    verifier = fit(rows)
+    verifier = fit(rows, args.c)
+    if args.calibrate:
+        held = Rows.load(args.calibrate)
+        scale, shift = fit_platt(np.array([verifier.logit(x) for x in held.x]), held.right)
+        on = f"{', '.join(p.name for p in args.calibrate)} ({len(held.right)} held-out answers)"
+        verifier = verifier.with_calibration(scale, shift, on)
     args.out.write_text(verifier.to_json(trained_on=[p.name for p in args.rows]) + "\n", encoding="utf-8")
     report = {path.name: sweep(verifier, Rows.load([path]), args.thresholds) for path in args.holdout}
     print(json.dumps({"out": str(args.out), "rows": len(rows.right), "held_out": report}, indent=1))
@@ -194,6 +206,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f = sub.add_parser("fit-verifier", help="fit the answer verifier on rows from verifier-data")
     f.add_argument("rows", type=Path, nargs="+")
     f.add_argument("--out", type=Path, required=True, help="the verifier file (a reader's verifier.json)")
+    f.add_argument("--calibrate", type=Path, nargs="*", default=[], help="rows to fit the calibration on (held out)")
     f.add_argument("--holdout", type=Path, nargs="*", default=[], help="rows to report thresholds on")
+    f.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength of the regression")
     f.add_argument("--thresholds", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     f.set_defaults(func=fit_verifier)

@@ -156,7 +156,7 @@ def test_ask_reads_only_the_documents_named(client, canned):
     assert client.post("/ask", json={"question": "Where?"}).status_code == 200
     assert canned.asked[-1].documents is None
     r = client.post("/ask", json={"question": "Where?", "documents": ["note.txt", "nope.pdf"]})
-    assert r.status_code == 422 and "'nope.pdf'" in r.json()["detail"]
+    assert r.status_code == 404 and "'nope.pdf'" in r.json()["detail"]
     assert client.post("/ask", json={"question": "Where?", "documents": []}).status_code == 422
     assert client.post("/ask", json={"question": "Where?", "documents": "note.txt"}).status_code == 422
 

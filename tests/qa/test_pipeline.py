@@ -150,3 +150,26 @@ def test_a_follow_up_is_answered_by_its_best_supported_reading_and_says_which():
     asked_readings = [q for one_pass in reader.passes for q, _ in one_pass]
     assert {"What did Tencent say?", "What did Lau say?"} <= set(asked_readings)
     assert "What did he say?" not in asked_readings
+
+
+class FixedVerifier:
+    """Judges every answer the same: P(right) and P(answerable) as given."""
+
+    def __init__(self, right: float, answerable: float) -> None:
+        self.verdict = (right, answerable)
+
+    def judge(self, question, spans):
+        return self.verdict
+
+
+@pytest.mark.parametrize("right,answerable,given", [(0.9, 0.8, True), (0.9, 0.3, False), (0.2, 0.5, True)])
+def test_with_a_verifier_its_gate_decides_and_its_probability_is_the_score(right, answerable, given):
+    reader = ScriptedReader({("q", i): (0.95, -5.0) for i in range(3)})
+    settings = Settings(min_relevance=-1.0, min_answerable=0.4)
+    pipeline = Answerer(
+        settings, ZeroEmbedder(), TopicStore(), reader, FixedResolver({}), FixedVerifier(right, answerable)
+    )  # type: ignore[arg-type]
+    answer = pipeline.answer_batch([Asked("q")])[0]
+    assert (answer.text is not None) is given
+    assert answer.score == right  # the reader said 0.95; the score is the verifier's
+    assert all(alternative.score == right for alternative in answer.alternatives)

@@ -52,7 +52,7 @@ def test_named_terms_skip_the_first_word_and_keep_numbers():
 
 
 def test_the_probability_is_monotonic_in_the_logit_and_calibrated_by_platt(tmp_path):
-    verifier = Verifier(np.ones(len(FEATURES)), -3.0)
+    verifier = Verifier(np.ones(len(FEATURES)), -3.0, np.zeros(len(FEATURES)), 0.0)
     assert verifier.calibrate(-2) < verifier.calibrate(0) == 0.5 < verifier.calibrate(2)
     shifted = verifier.with_calibration(2.0, 1.0, "mine")
     assert shifted.calibrate(0) == pytest.approx(1 / (1 + np.exp(-1.0)))
@@ -71,3 +71,13 @@ def test_platt_scaling_recovers_how_often_each_logit_is_right():
     right = rng.random(4000) < 1 / (1 + np.exp(-(0.5 * logits - 1.0)))  # the truth: scale 0.5, shift -1
     scale, shift = fit_platt(logits, right)
     assert scale == pytest.approx(0.5, abs=0.1) and shift == pytest.approx(-1.0, abs=0.15)
+
+
+def test_the_gate_and_the_score_are_two_judgements():
+    gate = np.zeros(len(FEATURES))
+    gate[FEATURES.index("names_missing_from_sentence")] = -3.0
+    verifier = Verifier(np.zeros(len(FEATURES)), 2.0, gate, 1.0)
+    right, answerable = verifier.judge("Who is the senior executive vice president of the BBC?", [span("Lau Seng Yee")])
+    assert right == pytest.approx(1 / (1 + np.exp(-2.0))) and answerable == pytest.approx(1 / (1 + np.exp(2.0)))
+    _, fits = verifier.judge("Who is the senior executive vice president of Tencent?", [span("Lau Seng Yee")])
+    assert fits == pytest.approx(1 / (1 + np.exp(-1.0)))
