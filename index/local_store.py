@@ -77,6 +77,9 @@ def _faiss() -> Any:
     stubs do not know the Python wrappers (ids as arrays, SearchParameters(sel=...))."""
     import faiss
 
+    # one query at a time: OpenMP's threads cost more than they save, and on a busy machine far more
+    # (docs/scaling.md: flat search 1.4 to 8.6 times slower with 2 threads than with 1)
+    faiss.omp_set_num_threads(1)
     return faiss
 
 

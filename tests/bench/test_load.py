@@ -14,7 +14,18 @@ import httpx
 import pytest
 import uvicorn
 
-from bench.load import BenchmarkError, LoadResult, Sample, format_table, free_port, main, memory_kib, run_load, settle
+from bench.load import (
+    BenchmarkError,
+    LoadResult,
+    Sample,
+    format_table,
+    free_port,
+    main,
+    memory_kib,
+    run_load,
+    run_load_across,
+    settle,
+)
 
 QUESTIONS = ["Where is Tencent based?", "Who is Lau Seng Yee?", "How many views did Blue Planet II get?"]
 
@@ -76,6 +87,15 @@ def test_every_request_is_counted_once_by_status(stub):
     assert result.non_200 == Counter({503: app.sent[503]})
     assert not result.dropped
     assert result.answers_per_s == pytest.approx(app.sent[200] / result.elapsed_s)
+
+
+def test_clients_dealt_among_servers_make_one_result_counting_every_request(stub):
+    url, app = stub
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: its one client's requests are dropped
+    result = asyncio.run(run_load_across([url, url, dead], clients=5, seconds=1.0, questions=QUESTIONS, timeout_s=1))
+    assert result.clients == 5 and result.elapsed_s >= 1.0
+    assert result.requests == sum(app.sent.values()) + result.dropped["ConnectError"]
+    assert len(result.answered_ms) == app.sent[200] > 0 and result.dropped["ConnectError"] > 0
 
 
 def test_questions_are_asked_round_robin(stub):
