@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -160,17 +160,8 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
 
-    @app.exception_handler(InvalidQuestionError)
-    async def invalid_question(_: Request, exc: InvalidQuestionError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-
-    @app.exception_handler(UnsupportedFormat)
-    async def unsupported(_: Request, exc: UnsupportedFormat) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=415)
-
-    @app.exception_handler(DocumentError)
-    async def unreadable(_: Request, exc: DocumentError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    for kind, status in STATUS_OF.items():
+        app.add_exception_handler(kind, _detail_handler(status))
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
@@ -331,6 +322,17 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     app.add_middleware(Backpressure, paths=("/ask",), max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContext)
     return app
+
+
+# the domain errors a request can meet, and the status each answers with (the message is the detail)
+STATUS_OF: dict[type[Exception], int] = {InvalidQuestionError: 422, UnsupportedFormat: 415, DocumentError: 422}
+
+
+def _detail_handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handler
 
 
 async def _no_app(scope: Any, receive: Any, send: Any) -> None:  # WriteGuard used only to tell `writes`
