@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -57,7 +58,14 @@ CONNECT_DEFAULTS = {"application_name": "qa-chatbot", "connect_timeout": "10"}  
 Connection = psycopg.Connection[tuple[Any, ...]]
 T = TypeVar("T")
 
-SCHEMA = """
+# Keyword search's words as the local store's BM25 takes them: English stopwords out, no stemming (so that
+# "documentaries" does not match "documentary" here and not there, and both stores rank alike)
+WORDS = "qa_words"
+SCHEMA = f"""
+CREATE TEXT SEARCH DICTIONARY qa_words_stop (TEMPLATE = pg_catalog.simple, STOPWORDS = english);
+CREATE TEXT SEARCH CONFIGURATION {WORDS} (COPY = pg_catalog.simple);
+ALTER TEXT SEARCH CONFIGURATION {WORDS} ALTER MAPPING FOR asciiword, word, numword, asciihword, hword,
+    numhword, hword_asciipart, hword_part, hword_numpart WITH qa_words_stop;
 CREATE TABLE qa_meta (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     schema_version integer NOT NULL,
@@ -84,7 +92,7 @@ CREATE TABLE {table} (
     document text NOT NULL CONSTRAINT {table}_document_fkey REFERENCES qa_documents (id) ON DELETE CASCADE,
     position integer NOT NULL, start integer NOT NULL, "end" integer NOT NULL, text text NOT NULL,
     embedding vector({dimension}) NOT NULL,
-    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('{WORDS}', text)) STORED,
     CONSTRAINT {table}_pkey PRIMARY KEY (document, position)
 )"""
 
@@ -136,10 +144,27 @@ WITH candidates AS MATERIALIZED (
 )
 SELECT {PASSAGE_COLUMNS}, embedding <#> %(vector)s AS distance FROM candidates ORDER BY distance LIMIT %(k)s
 """
+# candidates for BM25: the passages holding any of the question's words, the likeliest first (ts_rank), each with
+# how often it holds each of them and how many words it has (from its tsvector's positions)
 KEYWORD = f"""
-SELECT {PASSAGE_COLUMNS}, ts_rank(tsv, %(query)s::tsquery, 1) AS score FROM qa_passages
-WHERE tsv @@ %(query)s::tsquery {{within}} ORDER BY score DESC, document, position LIMIT %(k)s
+WITH candidates AS (
+    SELECT {PASSAGE_COLUMNS}, tsv FROM qa_passages WHERE tsv @@ %(query)s::tsquery {{within}}
+    ORDER BY ts_rank(tsv, %(query)s::tsquery, 1) DESC, document, position LIMIT %(candidates)s
+)
+SELECT {PASSAGE_COLUMNS},
+    (SELECT coalesce(sum(coalesce(array_length(t.positions, 1), 1)), 0) FROM unnest(tsv) t) AS words,
+    ARRAY(SELECT CASE WHEN t.lexeme IS NULL THEN 0 ELSE coalesce(array_length(t.positions, 1), 1) END
+          FROM unnest(%(lexemes)s::text[]) q(lexeme)
+          LEFT JOIN unnest(tsv) t ON t.lexeme = q.lexeme ORDER BY q.lexeme) AS counts
+FROM candidates
 """
+# in how many passages of the whole store each word is (BM25's inverse document frequency), and how many there are
+KEYWORD_FREQUENCIES = """
+SELECT (SELECT coalesce(sum(passages), 0) FROM qa_documents),
+    ARRAY(SELECT (SELECT count(*) FROM qa_passages WHERE tsv @@ quote_literal(q.lexeme)::tsquery)
+          FROM unnest(%(lexemes)s::text[]) q(lexeme) ORDER BY q.lexeme)
+"""
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, as the local store ranks
 KEYWORD_ANY = KEYWORD.format(within="")
 KEYWORD_WITHIN = KEYWORD.format(within="AND document = ANY(%(documents)s)")
 
@@ -433,18 +458,26 @@ class PostgresStore:
         if k <= 0 or (documents is not None and not documents):
             return []
 
-        def search(conn: Connection) -> list[tuple[Any, ...]]:
-            # the question's words as the passages' tsvectors hold them (stemmed, stopwords out), any one of them
-            # enough, as with BM25: "Who is Lau Seng Yee?" -> 'lau' | 'seng' | 'yee'
-            lexemes = scalar(conn, "SELECT tsvector_to_array(to_tsvector('english', %s))", (query,))
+        def search(conn: Connection) -> list[ScoredPassage]:
+            # the question's words as the passages' tsvectors hold them (stopwords out), any one of them enough:
+            # "Who is Lau Seng Yee?" -> 'lau' | 'seng' | 'yee'; ranked by BM25 over the whole store, as the local
+            # store ranks, so that a word every passage has ("Tencent") weighs little
+            words = scalar(conn, f"SELECT tsvector_to_array(to_tsvector('{WORDS}', %s))", (query,))
+            lexemes = sorted(set(words))
             if not lexemes:
                 return []
-            params = {"query": any_of(lexemes), "k": k}
-            if documents is None:
-                return conn.execute(KEYWORD_ANY, params).fetchall()
-            return conn.execute(KEYWORD_WITHIN, {**params, "documents": list(documents)}).fetchall()
+            params: dict[str, Any] = {"query": any_of(lexemes), "lexemes": lexemes, "candidates": max(200, 4 * k)}
+            sql = KEYWORD_ANY if documents is None else KEYWORD_WITHIN
+            if documents is not None:
+                params["documents"] = list(documents)
+            rows = conn.execute(sql, params).fetchall()
+            if not rows:
+                return []
+            total, frequencies = conn.execute(KEYWORD_FREQUENCIES, {"lexemes": lexemes}).fetchone() or (0, [])
+            scored = bm25(rows, int(total), list(frequencies))
+            return [ScoredPassage(Passage(*row[:5]), score) for row, score in scored[:k]]
 
-        return [ScoredPassage(Passage(*row[:5]), float(row[5])) for row in self._run(search)]
+        return self._run(search)
 
     # --- work done once among replicas ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -541,6 +574,20 @@ def record_of(row: tuple[Any, ...]) -> DocumentRecord:
 def iso(moment: datetime) -> str:
     """As the local store writes dates: ISO 8601 in UTC, to the second."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def bm25(rows: Sequence[tuple[Any, ...]], total: int, frequencies: Sequence[int]) -> list[tuple[Any, float]]:
+    """Candidate rows (passage columns, word count, count of each query word) ranked by BM25, best first; the
+    average length is the candidates' own (the store keeps no running total of words)."""
+    idf = [math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in frequencies]
+    average = sum(row[5] for row in rows) / len(rows) or 1.0
+    scored = []
+    for row in rows:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * row[5] / average)
+        counts = row[6]
+        score = sum(w * tf * (BM25_K1 + 1) / (tf + norm) for w, tf in zip(idf, counts, strict=True) if tf)
+        scored.append((row, score))
+    return sorted(scored, key=lambda pair: (-pair[1], pair[0][0], pair[0][1]))
 
 
 def any_of(lexemes: Sequence[str]) -> str:

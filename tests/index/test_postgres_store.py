@@ -92,7 +92,8 @@ def test_vectors_live_in_a_vector_column_that_the_hnsw_and_gin_indexes_serve(mak
     sql.execute("SET enable_seqscan = off")  # a table this small is read whole unless told not to
     plan = sql.execute("EXPLAIN " + DENSE_ANY, {"vector": vector("Lau"), "k": 5}).fetchall()
     assert "qa_passages_embedding" in str(plan)  # the searches' own SQL is one the index can serve
-    plan = sql.execute("EXPLAIN " + KEYWORD_ANY, {"query": any_of(["lau", "seng"]), "k": 5}).fetchall()
+    params = {"query": any_of(["lau", "seng"]), "lexemes": ["lau", "seng"], "candidates": 200}
+    plan = sql.execute("EXPLAIN " + KEYWORD_ANY, params).fetchall()
     assert "qa_passages_tsv" in str(plan)
 
 
