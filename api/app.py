@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.batching import Batcher
-from api.guards import Backpressure, BodyGuard, RequestContext, WriteGuard
+from api.guards import Backpressure, BodyGuard, RequestContext, WriteGuard, write_access
 from api.schemas import (
     AskRequest,
     AskResponse,
@@ -137,7 +137,6 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     if answerer is not None:
         state.serve(answerer)
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    write_guard = WriteGuard(_no_app, ("/documents",), token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -229,7 +228,7 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
             embedding_model=ready.embedder.label,
             reader_model=Path(ready.reader.name).name,
             examples=examples,
-            writes=write_guard.writes_for(request.scope),
+            writes=write_access(request.scope, token),
         )
 
     @app.get(
@@ -335,10 +334,6 @@ def _detail_handler(status: int) -> Callable[[Request, Exception], Awaitable[JSO
     return handler
 
 
-async def _no_app(scope: Any, receive: Any, send: Any) -> None:  # WriteGuard used only to tell `writes`
-    raise RuntimeError("not an app")
-
-
 def _history(body: AskRequest, max_chars: int) -> tuple[Turn, ...]:
     """The earlier turns, each question checked like a question and each answer limited alike (422 otherwise)."""
     turns = []
@@ -358,8 +353,7 @@ def _known_documents(answerer: Answerer, ids: list[str] | None) -> tuple[str, ..
     are not there)."""
     if ids is None:
         return None
-    known = {d.id for d in answerer.store.documents()}
-    unknown = [i for i in dict.fromkeys(ids) if i not in known]
+    unknown = [i for i in dict.fromkeys(ids) if answerer.store.document(i) is None]
     if unknown:
         listed = ", ".join(map(repr, unknown))
         raise HTTPException(404, f"documents: no document has the id(s) {listed}; GET /documents lists them")

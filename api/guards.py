@@ -110,6 +110,14 @@ def is_loopback(scope: Scope) -> bool:
     return str(client[0]).startswith(LOOPBACK)
 
 
+def write_access(scope: Scope, token: str | None) -> str:
+    """What a client may do without credentials, as GET /documents tells it: write (open), write with the token
+    (token), or not at all (closed: the rule WriteGuard enforces)."""
+    if token:
+        return "token"
+    return "open" if is_loopback(scope) else "closed"
+
+
 class WriteGuard:
     """Writes (POST, PUT, PATCH, DELETE on `paths`) need `Authorization: Bearer <token>` when a token is set (401
     otherwise, compared in constant time), else must come from this machine (403 otherwise). Reads stay open.
@@ -139,12 +147,6 @@ class WriteGuard:
         if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.token):
             return None
         return 401, "send Authorization: Bearer <QA_API_TOKEN> to change documents", [(b"www-authenticate", b"Bearer")]
-
-    def writes_for(self, scope: Scope) -> str:
-        """What GET /documents tells this client: open, token or closed."""
-        if self.token is not None:
-            return "token"
-        return "open" if is_loopback(scope) else "closed"
 
 
 class BodyGuard:

@@ -108,7 +108,7 @@ def index_documents(
             report.unchanged.append(doc.id)
         else:
             todo.append((doc, chunk(doc, chunking)))
-    with _progress_bar(sum(len(p) for _, p in todo), bar) as tick:
+    with _Bar(sum(len(p) for _, p in todo), bar) as tick:
         for doc, passages in todo:
             vectors = embed_passages(embedder, [p.text for p in passages], tick)
             store.upsert(doc, passages, vectors)
@@ -145,7 +145,7 @@ def rebuild(store: PassageStore, embedder: TextEmbedder, chunking: Chunking, bar
     documents = documents_to_rebuild(store)
     chunked = [(doc, chunk(doc, chunking)) for doc in documents]
     report = IndexReport(updated=[doc.id for doc in documents])
-    with _progress_bar(sum(len(p) for _, p in chunked), bar) as tick:
+    with _Bar(sum(len(p) for _, p in chunked), bar) as tick:
         items = [
             (doc, passages, embed_passages(embedder, [p.text for p in passages], tick)) for doc, passages in chunked
         ]
@@ -156,6 +156,8 @@ def rebuild(store: PassageStore, embedder: TextEmbedder, chunking: Chunking, bar
 
 
 class _Bar:
+    """A progress bar on a terminal (tqdm decides), or a no-op; as a context manager it gives its `tick`."""
+
     def __init__(self, total: int, enabled: bool) -> None:
         self._bar = None
         if enabled and total:
@@ -173,8 +175,3 @@ class _Bar:
     def __exit__(self, *_: object) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _progress_bar(total: int, enabled: bool) -> _Bar:
-    """A progress bar on a terminal (tqdm decides), or a no-op."""
-    return _Bar(total, enabled)

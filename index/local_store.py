@@ -295,15 +295,22 @@ class LocalStore:
 
     # --- reads --------------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
+        return self._listing()
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        return next(iter(self._listing(document_id)), None)
+
+    def _listing(self, document_id: str | None = None) -> list[DocumentRecord]:
+        """Every document (or the one of this id): indexed ones by id, then those only queued."""
         db = self._db()
-        queued = {r.id: r for r in map(_queued_record, db.execute(f"SELECT {QUEUE_COLUMNS} FROM queue ORDER BY id"))}
-        indexed = [_document_record(row) for row in db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")]
+        where, params = ("WHERE id = ?", (document_id,)) if document_id is not None else ("", ())
+        queued_rows = db.execute(f"SELECT {QUEUE_COLUMNS} FROM queue {where} ORDER BY id", params)
+        queued = {r.id: r for r in map(_queued_record, queued_rows)}
+        indexed_rows = db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents {where} ORDER BY id", params)
+        indexed = [_document_record(row) for row in indexed_rows]
         # a document being replaced is listed once, as the upload in progress, with the passages it has now
         merged = [_replacing(d, queued.pop(d.id)) if d.id in queued else d for d in indexed]
         return merged + list(queued.values())
-
-    def document(self, document_id: str) -> DocumentRecord | None:
-        return next((d for d in self.documents() if d.id == document_id), None)
 
     def source(self, document_id: str) -> Document | None:
         row = (

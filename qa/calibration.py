@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.evaluation import GoldQuestion
-from qa.metrics import best_over_gold
+from qa.metrics import best_over_gold, calibration_error
 from qa.pipeline import Answerer
 from qa.verifier import Verifier, features, fit_platt
 
@@ -61,14 +61,11 @@ def calibrate(answerer: Answerer, gold: Sequence[GoldQuestion], min_each: int = 
     scale, shift = fit_platt(logits, right)
     before = [verifier.calibrate(x) for x in logits]
     after = [verifier.with_calibration(scale, shift, "").calibrate(x) for x in logits]
-    return Calibration(scale, shift, len(right), int(right.sum()), ece(before, right), ece(after, right))
+    return Calibration(scale, shift, len(right), int(right.sum()), _ece(before, right), _ece(after, right))
 
 
-def ece(probabilities: Sequence[float], right: np.ndarray, buckets: int = 10) -> float:
-    p = np.asarray(probabilities)
-    which = np.minimum((p * buckets).astype(int), buckets - 1)
-    gaps = [abs(p[which == b].sum() - right[which == b].sum()) for b in np.unique(which)]
-    return round(float(sum(gaps) / len(p)), 4) if len(p) else 0.0
+def _ece(probabilities: Sequence[float], right: np.ndarray) -> float:
+    return round(calibration_error(probabilities, right), 4)
 
 
 def save(calibration: Calibration, gold: Path, out: Path) -> None:

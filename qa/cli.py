@@ -85,7 +85,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _documents(args: argparse.Namespace) -> int:
-    from qa.library import Library, chunking_of, describe_location, open_library_store
+    from qa.library import describe_location, open_library_store
     from qa.pipeline import load_embedder
 
     settings = _settings(args)
@@ -93,9 +93,7 @@ def _documents(args: argparse.Namespace) -> int:
     store = open_library_store(settings, embedder, create=False)
     try:
         if args.action == "remove":
-            library = Library(store, embedder, chunking_of(settings), settings.upload_wait_passages)
-            missing = [doc_id for doc_id in args.ids if not library.remove(doc_id)]
-            library.close()
+            missing = [doc_id for doc_id in args.ids if not store.delete(doc_id)]
             for doc_id in missing:
                 print(f"qa documents: no document has the id {doc_id!r}", file=sys.stderr)
             return 1 if missing else 0

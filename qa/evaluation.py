@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.answer import Asked, Turn
-from qa.metrics import best_over_gold, normalize_answer
+from qa.metrics import best_over_gold, calibration_error, normalize_answer
 from qa.questions import InvalidQuestionError, check_question
 
 if TYPE_CHECKING:
@@ -222,19 +222,9 @@ def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary
 
 
 def expected_calibration_error(outcomes: list[Outcome], buckets: int = 10) -> float:
-    """Over the answers given (not withheld): the mean of |mean score - exact-match rate| over equal-width score
-    buckets, weighted by their answers. 0 when a score of 0.8 is right 80 % of the time, and so on."""
+    """The calibration error (qa.metrics) of the answers given, not withheld: their scores against exact match."""
     answered = [o for o in outcomes if o.answer is not None]
-    if not answered:
-        return 0.0
-    gaps = 0.0
-    for b in range(buckets):
-        inside = [
-            o for o in answered if b / buckets <= o.score < (b + 1) / buckets or (b == buckets - 1 and o.score >= 1)
-        ]
-        if inside:
-            gaps += abs(sum(o.score for o in inside) - sum(o.exact_match for o in inside))
-    return round(gaps / len(answered), 4)
+    return round(calibration_error([o.score for o in answered], [o.exact_match for o in answered], buckets), 4)
 
 
 def risk_coverage(outcomes: list[Outcome], points: int = 20) -> list[dict[str, float]]:

@@ -26,7 +26,6 @@ from index.store import (
     PostgresOptions,
     StoreCorruptError,
     StoreMismatchError,
-    StoreMissingError,
     is_database_url,
     open_store,
 )
@@ -179,10 +178,3 @@ class Library:
         except Exception as exc:  # the upload stays listed as failed, with the reason, until removed or re-sent
             log.error("indexing %s failed: %s", doc_id, exc)
             self.store.fail(doc_id, f"{type(exc).__name__}: {exc}")
-
-
-def missing_store_error(settings: Settings) -> StoreMissingError:
-    return StoreMissingError(
-        f"no document store in {describe_location(settings)}; run `qa index PATH` to make one "
-        f"(or `qa serve`, which indexes QA_DOCUMENTS)"
-    )

@@ -1,4 +1,5 @@
-"""The official SQuAD metrics: answer normalisation, exact match and token F1, best over gold answers."""
+"""The official SQuAD metrics (answer normalisation, exact match and token F1, best over gold answers), and the
+calibration error of confidence scores."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import collections
 import re
 import string
 from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
@@ -69,3 +73,13 @@ def squad_scores(predictions: dict[str, str], gold: dict[str, list[str]]) -> dic
             "no_ans_questions": totals["no"][2],
         }
     return result
+
+
+def calibration_error(confidences: ArrayLike, right: ArrayLike, buckets: int = 10) -> float:
+    """Expected calibration error: over equal-width confidence buckets, |sum of confidences - sum right| summed and
+    divided by the count; 0 when answers scored 0.8 are right 8 times in 10, and so on."""
+    p, hit = np.asarray(confidences, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    if not len(p):
+        return 0.0
+    which = np.minimum((p * buckets).astype(int), buckets - 1)
+    return float(sum(abs(p[which == b].sum() - hit[which == b].sum()) for b in np.unique(which)) / len(p))

@@ -25,6 +25,7 @@ from index.indexing import index_documents, manifest_of
 from index.store import open_store
 from qa.library import chunking_of
 from qa.metrics import best_over_gold
+from qa.metrics import calibration_error as expected_calibration_error
 from qa.pipeline import Answerer
 from qa.verifier import FEATURES, Verifier, features, fit_platt
 from training.features import save_npz
@@ -117,16 +118,6 @@ def fit(rows: Rows, c: float = 1.0) -> Verifier:
 
 def probabilities(verifier: Verifier, rows: Rows) -> np.ndarray:
     return np.array([verifier.calibrate(verifier.logit(x)) for x in rows.x])
-
-
-def expected_calibration_error(p: np.ndarray, right: np.ndarray, buckets: int = 10) -> float:
-    """Mean |confidence - accuracy| over equal-width buckets, weighted by their answers."""
-    if not len(p):
-        return 0.0
-    which = np.minimum((p * buckets).astype(int), buckets - 1)
-    return float(
-        sum(abs(p[which == b].mean() - right[which == b].mean()) * (which == b).sum() for b in set(which)) / len(p)
-    )
 
 
 def sweep(verifier: Verifier, rows: Rows, thresholds: Sequence[float]) -> list[dict[str, float]]:
