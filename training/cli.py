@@ -144,6 +144,14 @@ def _fetch_teacher_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pair_negatives(args: argparse.Namespace) -> int:
+    from training.pairing import write_paired
+
+    made, originals = write_paired(args.made, args.originals, args.count, args.seed, args.out)
+    print(f"{args.out}: {made} made unanswerable questions beside {originals} originals")
+    return 0
+
+
 def _split_squad(args: argparse.Namespace) -> int:
     from training.squad import read_squad_json, split_by_article
 
@@ -354,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=_split_squad)
+
+    n = sub.add_parser("pair-negatives", help="draw made unanswerable questions, each beside its original, as SQuAD")
+    n.add_argument("made", type=Path, help="the made questions (python -m training.unanswerable)")
+    n.add_argument("originals", type=Path, help="the SQuAD v1.1 file they were made from")
+    n.add_argument("--count", type=int, required=True, help="made questions to draw")
+    n.add_argument("--seed", type=int, default=13)
+    n.add_argument("--out", type=Path, required=True)
+    n.set_defaults(func=_pair_negatives)
     add_verifier_commands(sub)
     return parser
 

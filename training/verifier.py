@@ -140,6 +140,33 @@ def sweep(verifier: Verifier, rows: Rows, thresholds: Sequence[float]) -> list[d
     return table
 
 
+def rule_sweep(rows: Rows, margins: Sequence[float], min_score: float) -> list[dict[str, float]]:
+    """For each `QA_NULL_MARGIN`: what the reader's rule alone (no verifier) would withhold, from the rows' best
+    spans. The rows were read at the margin of their run, and early exit depends on it, so a margin far from that
+    one is an estimate; the run's own margin is exact."""
+    score = rows.x[:, FEATURES.index("span_score")]
+    margin = rows.x[:, FEATURES.index("null_margin")] * 10.0
+    table = []
+    for m in margins:
+        answered = (score >= min_score) & (margin >= m)
+        table.append(
+            {
+                "null_margin": m,
+                "wrong_abstentions": _pct(np.sum(~answered & rows.answerable), np.sum(rows.answerable)),
+                "unanswerable_withheld": _pct(np.sum(~answered & ~rows.answerable), np.sum(~rows.answerable)),
+                "exact": _pct(np.sum(answered & rows.right) + np.sum(~answered & ~rows.answerable), len(rows.right)),
+            }
+        )
+    return table
+
+
+def sweep_rule(args: argparse.Namespace) -> int:
+    """`qa-train sweep-rule ROWS... --margins M...`: the reader's rule at each null margin, per rows file."""
+    report = {path.name: rule_sweep(Rows.load([path]), args.margins, args.min_score) for path in args.rows}
+    print(json.dumps(report, indent=1))
+    return 0
+
+
 def _pct(part: object, whole: object) -> float:
     return round(100 * float(part) / float(whole), 2) if float(whole) else 0.0  # type: ignore[arg-type]
 
@@ -202,3 +229,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength of the regression")
     f.add_argument("--thresholds", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     f.set_defaults(func=fit_verifier)
+    r = sub.add_parser("sweep-rule", help="what the reader's rule would withhold at each null margin, from rows")
+    r.add_argument("rows", type=Path, nargs="+")
+    r.add_argument("--margins", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    r.add_argument("--min-score", type=float, default=0.1, help="QA_MIN_SCORE")
+    r.set_defaults(func=sweep_rule)

@@ -9,7 +9,7 @@ import pytest
 
 from qa.verifier import FEATURES, load_verifier
 from training.cli import main
-from training.verifier import Rows, expected_calibration_error, fit, sweep
+from training.verifier import Rows, expected_calibration_error, fit, rule_sweep, sweep
 
 from .test_trainer import tiny_squad
 
@@ -38,6 +38,21 @@ def test_the_sweep_trades_wrong_abstentions_for_unanswerable_ones_withheld():
     withheld = [r["unanswerable_withheld"] for r in table]
     wrong = [r["wrong_abstentions"] for r in table]
     assert withheld == sorted(withheld) and wrong == sorted(wrong) and withheld[-1] > withheld[0]
+
+
+def test_the_rule_sweep_counts_what_each_null_margin_withholds(capsys, tmp_path):
+    x = np.zeros((4, len(FEATURES)))
+    x[:, FEATURES.index("span_score")] = [0.9, 0.9, 0.05, 0.9]
+    x[:, FEATURES.index("null_margin")] = [0.5, 0.1, 0.9, 0.3]  # margins 5, 1, 9 and 3 logits
+    rows = Rows(x, np.array([True, False, False, False]), np.array([True, True, True, False]), np.ones(4, bool))
+    at_0, at_2, at_6 = rule_sweep(rows, [0.0, 2.0, 6.0], min_score=0.1)
+    # at 0 only the low score is withheld: one wrong abstention of 3, the unanswerable one answered
+    assert (at_0["wrong_abstentions"], at_0["unanswerable_withheld"], at_0["exact"]) == (33.33, 0.0, 25.0)
+    assert (at_2["wrong_abstentions"], at_2["unanswerable_withheld"]) == (66.67, 0.0)
+    assert (at_6["wrong_abstentions"], at_6["unanswerable_withheld"], at_6["exact"]) == (100.0, 100.0, 25.0)
+    rows.save(tmp_path / "rows.npz")
+    assert main(["sweep-rule", str(tmp_path / "rows.npz"), "--margins", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows.npz"][0]["wrong_abstentions"] == 66.67
 
 
 def test_fit_verifier_writes_a_verifier_the_service_can_load(tmp_path, capsys):
