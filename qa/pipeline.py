@@ -14,6 +14,7 @@ from index.embedding import Embedder
 from index.retrieval import concerns, retrieve
 from index.store import PassageStore
 from qa.answer import Answer, Asked, Candidate
+from qa.context import contexts
 from qa.conversation import ConversationResolver, better_supported
 from qa.library import add_configured_documents, open_library_store
 from qa.reader import Reader, Span, ranked
@@ -168,6 +169,8 @@ class Answerer:
         Trusting a confident top passage is faster and also more accurate than the best span over all passages:
         a lower-ranked passage's confident span is more often a distractor (figures in `Settings`).
         """
+        if self.settings.read_in_context:
+            return self.read_in_context(questions, retrieved)
         if self.settings.early_exit_score >= 1.0:
             return self.reader.read_batch(list(zip(questions, retrieved, strict=True)))
         spans = self.reader.read_batch([(q, passages[:1]) for q, passages in zip(questions, retrieved, strict=True)])
@@ -175,6 +178,17 @@ class Answerer:
         more = self.reader.read_batch([(questions[i], retrieved[i][1:]) for i in unsettled])
         for i, extra in zip(unsettled, more, strict=True):
             spans[i] = ranked(spans[i] + extra)
+        return spans
+
+    def read_in_context(self, questions: Sequence[str], retrieved: Sequence[list[Passage]]) -> list[list[Span]]:
+        """Each question's spans from its passages read as one context per document (`qa.context`), all at once."""
+        joined = [contexts(passages) for passages in retrieved]
+        found = self.reader.read_batch([(q, [c.passage for c in cs]) for q, cs in zip(questions, joined, strict=True)])
+        spans = []
+        for cs, candidates in zip(joined, found, strict=True):
+            by_document = {c.passage.document: c for c in cs}
+            located = (by_document[s.passage.document].locate(s) for s in candidates)
+            spans.append(ranked([s for s in located if s is not None]))
         return spans
 
     def _settled(self, spans: list[Span]) -> bool:

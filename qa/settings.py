@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # answer) the others are not read; 1 reads every passage at once. Faster, and also more accurate: a lower
     # passage's confident span is more often a distractor (docs/experiments.md)
     early_exit_score: float = Field(0.2, ge=0.0, le=1.0)
+    # in context: each document's retrieved passages read as one text in document order, merged where they overlap
+    # (qa/context.py), instead of one by one with early exit; measured against it in docs/benchmarks.md
+    read_in_context: bool = False
     alternatives: int = Field(3, ge=0, le=10)
     threads: int | None = None
 
