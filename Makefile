@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_INSTALL := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report unanswerable verifier reader-hardneg
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report unanswerable verifier reader-hardneg reader-trust
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -176,6 +176,13 @@ $(READERS)/minilm-hardneg/training.json: $(READERS)/student-swa/training.json | 
 		--negatives 0.2 --batch-size 32 --max-length 256 --stride 128 --checkpoint-every 200 --snapshot-every 500 \
 		--device $(DEVICE) $(LOG)
 reader-hardneg: $(READERS)/minilm-hardneg/training.json
+
+# The shipped reader: the mean of the reader before it and that reader fine-tuned above (weight-space
+# interpolation keeps the reading of the one and much of the other's "no answer"; docs/experiments.md).
+$(READERS)/trust/training.json: $(READERS)/minilm-hardneg/training.json
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train average-readers $(READERS)/minilm-hardneg $(READERS)/student-swa \
+		--weights 0.5 0.5 --out $(@D)
+reader-trust: $(READERS)/trust/training.json
 $(VERIFY)/%.npz: | $(SPLIT)
 	mkdir -p $(@D) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train verifier-data $(VERIFY_$*) --out $@ --quiet
 VERIFY_v11-held-a = $(SQUAD)/squad-v1.1-dev-open.json --exclude-seen $(SPLIT) --half a
