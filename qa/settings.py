@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     # passage's confident span is more often a distractor (docs/experiments.md)
     early_exit_score: float = Field(0.2, ge=0.0, le=1.0)
     # in context: each document's retrieved passages read as one text in document order, merged where they overlap
-    # (qa/context.py), instead of one by one with early exit; measured against it in docs/benchmarks.md
+    # (qa/context.py), instead of one by one with early exit; off, as it withheld no more for as many answers
+    # wrongly withheld on held-out articles (docs/experiments.md)
     read_in_context: bool = False
     alternatives: int = Field(3, ge=0, le=10)
     threads: int | None = None
