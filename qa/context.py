@@ -62,11 +62,13 @@ def contexts(passages: Sequence[Passage]) -> list[Context]:
 def _context(passages: list[Passage]) -> Context:
     ordered = sorted({(p.start, p.end, p.index): p for p in passages}.values(), key=lambda p: (p.start, p.end))
     groups: list[list[Passage]] = []
+    end = -1
     for passage in ordered:
-        if groups and passage.start <= max(p.end for p in groups[-1]):
+        if groups and passage.start <= end:
             groups[-1].append(passage)
         else:
             groups.append([passage])
+        end = max(end, passage.end)
     runs: list[Run] = []
     at = 0
     for group in groups:

@@ -59,6 +59,8 @@ _MONTHS = _words(
     winter century decade year years
     """
 )
+# the null margin feature is the logit margin (clipped to +-20) over this, in the range of the other features
+NULL_MARGIN_SCALE = 10.0
 FEATURES = (
     "span_score",
     "null_margin",
@@ -122,7 +124,7 @@ def features(question: str, spans: Sequence[Span]) -> np.ndarray:
     return np.array(
         [
             best.score,
-            max(-20.0, min(20.0, best.logit - best.null_logit)) / 10.0,
+            max(-20.0, min(20.0, best.logit - best.null_logit)) / NULL_MARGIN_SCALE,
             best.score - second,
             _share(asked - span_words, content_words(sentence)),
             _share(asked - span_words, content_words(passage)),

@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from training.squad import read_squad_json
+
 
 def paired(made: dict[str, Any], originals: dict[str, Any], count: int, seed: int) -> dict[str, Any]:
     """A SQuAD v2.0 file holding `count` made questions drawn at random, each beside its original question, on
@@ -41,7 +43,7 @@ def paired(made: dict[str, Any], originals: dict[str, Any], count: int, seed: in
 
 def write_paired(made: Path, originals: Path, count: int, seed: int, out: Path) -> tuple[int, int]:
     """Write `paired` to `out` (whole, then renamed); the number of made and original questions written."""
-    result = paired(_load(made), _load(originals), count, seed)
+    result = paired(read_squad_json(made), read_squad_json(originals), count, seed)
     qas = [qa for article in result["data"] for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -49,8 +51,3 @@ def write_paired(made: Path, originals: Path, count: int, seed: int, out: Path) 
     partial.replace(out)
     impossible = sum(bool(qa.get("is_impossible")) for qa in qas)
     return impossible, len(qas) - impossible
-
-
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data

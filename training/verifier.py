@@ -27,7 +27,7 @@ from qa.library import chunking_of
 from qa.metrics import best_over_gold
 from qa.metrics import calibration_error as expected_calibration_error
 from qa.pipeline import Answerer
-from qa.verifier import FEATURES, Verifier, features, fit_platt
+from qa.verifier import FEATURES, NULL_MARGIN_SCALE, Verifier, features, fit_platt
 from training.features import save_npz
 from training.squad import examples_from_squad, read_squad_json
 
@@ -145,7 +145,7 @@ def rule_sweep(rows: Rows, margins: Sequence[float], min_score: float) -> list[d
     spans. The rows were read at the margin of their run, and early exit depends on it, so a margin far from that
     one is an estimate; the run's own margin is exact."""
     score = rows.x[:, FEATURES.index("span_score")]
-    margin = rows.x[:, FEATURES.index("null_margin")] * 10.0
+    margin = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
     table = []
     for m in margins:
         answered = (score >= min_score) & (margin >= m)
@@ -162,7 +162,10 @@ def rule_sweep(rows: Rows, margins: Sequence[float], min_score: float) -> list[d
 
 def sweep_rule(args: argparse.Namespace) -> int:
     """`qa-train sweep-rule ROWS... --margins M...`: the reader's rule at each null margin, per rows file."""
-    report = {path.name: rule_sweep(Rows.load([path]), args.margins, args.min_score) for path in args.rows}
+    from qa.settings import Settings
+
+    min_score = Settings.model_fields["min_score"].default if args.min_score is None else args.min_score
+    report = {path.name: rule_sweep(Rows.load([path]), args.margins, min_score) for path in args.rows}
     print(json.dumps(report, indent=1))
     return 0
 
@@ -232,5 +235,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("sweep-rule", help="what the reader's rule would withhold at each null margin, from rows")
     r.add_argument("rows", type=Path, nargs="+")
     r.add_argument("--margins", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-    r.add_argument("--min-score", type=float, default=0.1, help="QA_MIN_SCORE")
+    r.add_argument("--min-score", type=float, default=None, help="QA_MIN_SCORE (default: the service's)")
     r.set_defaults(func=sweep_rule)

@@ -51,7 +51,7 @@ def test_the_rule_sweep_counts_what_each_null_margin_withholds(capsys, tmp_path)
     assert (at_2["wrong_abstentions"], at_2["unanswerable_withheld"]) == (66.67, 0.0)
     assert (at_6["wrong_abstentions"], at_6["unanswerable_withheld"], at_6["exact"]) == (100.0, 100.0, 25.0)
     rows.save(tmp_path / "rows.npz")
-    assert main(["sweep-rule", str(tmp_path / "rows.npz"), "--margins", "4"]) == 0
+    assert main(["sweep-rule", str(tmp_path / "rows.npz"), "--margins", "4", "--min-score", "0.1"]) == 0
     assert json.loads(capsys.readouterr().out)["rows.npz"][0]["wrong_abstentions"] == 66.67
 
 
