@@ -90,7 +90,11 @@ class Source(BaseModel):
 
 class AnswerOut(BaseModel):
     answer: str | None = Field(description="The quoted answer, or null when the documents do not answer it.")
-    score: float = Field(ge=0, le=1, description="Reader confidence in [0, 1] of the best span found.")
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="Calibrated probability in [0, 1] that the answer (when withheld: the best guess) is right.",
+    )
     context: str = Field(description="The passage the answer is quoted from.")
     answer_start: int = Field(description="Offset of the answer in `context` (0 when there is no answer).")
     answer_end: int

@@ -363,7 +363,9 @@ def sharing_models(loaded: Answerer, settings: Settings, store: PassageStore, re
     from qa.pipeline import Answerer
 
     updated = settings.model_copy(update={"retrieval": retrieval})
-    return Answerer(updated, loaded.embedder, store, loaded.reader, loaded.resolver, loaded.verifier)
+    return Answerer(
+        updated, loaded.embedder, store, loaded.reader, loaded.resolver, loaded.verifier, loaded.calibration
+    )
 
 
 def alternating_gold(

@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 from index.documents import DocumentError
 from index.embedding import ModelNotFoundError
 from index.store import StoreError
+from qa.confidence import CalibrationFileError
 from qa.evaluation import GoldFormatError
 from qa.questions import InvalidQuestionError, check_question
 from qa.verifier import VerifierError
@@ -36,6 +37,7 @@ USER_ERRORS = (
     FileNotFoundError,
     InvalidQuestionError,
     VerifierError,
+    CalibrationFileError,
 )
 
 
@@ -144,7 +146,7 @@ def print_answer(answer: Answer, passage: bool = True) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    """Refit the verifier's calibration on the user's gold pairs (QA_CALIBRATION), or remove the refit."""
+    """Refit the score's calibration on the user's gold pairs (QA_CALIBRATION), or remove the refit."""
     from qa.calibration import CalibrationError, calibrate, save
     from qa.evaluation import load_gold
     from qa.pipeline import Answerer
@@ -163,11 +165,11 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 2
     answerer = Answerer.load(settings, add_documents=False)
     try:
-        fitted = calibrate(answerer, gold)
+        fitted = calibrate(answerer, gold, args.gold.name)
     except CalibrationError as exc:
         print(f"qa calibrate: {exc}", file=sys.stderr)
         return 2
-    save(fitted, args.gold, out)
+    save(fitted, out)
     print(
         f"calibration written to {out}: {fitted.questions} questions ({fitted.right} best answers right); "
         f"ECE on them {fitted.ece_before:.3f} before, {fitted.ece_after:.3f} after (measured on the same "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
@@ -14,6 +14,7 @@ from index.embedding import Embedder
 from index.retrieval import concerns, retrieve
 from index.store import PassageStore
 from qa.answer import Answer, Asked, Candidate
+from qa.confidence import IDENTITY, Calibration, configured_calibration
 from qa.context import contexts
 from qa.conversation import ConversationResolver, better_supported
 from qa.library import add_configured_documents, open_library_store
@@ -60,20 +61,28 @@ def _candidate(span: Span, confidence: float) -> Candidate:
 
 def load_configured_verifier(settings: Settings) -> Verifier | None:
     """The verifier the settings name (by default the reader's own `verifier.json`), its calibration refitted by
-    `qa calibrate` when `QA_CALIBRATION` exists; None when there is none (the reader's rule decides)."""
+    `qa calibrate` when `QA_CALIBRATION` is a refit of the verifier's; None when there is none (the reader's rule
+    decides)."""
     path = settings.verifier_path()
     if path is None:
         return None
     verifier = load_verifier(path)
-    if settings.calibration.exists():
-        calibration = json.loads(settings.calibration.read_text(encoding="utf-8"))
-        verifier = verifier.with_calibration(calibration["scale"], calibration["shift"], calibration["fitted_on"])
+    refit = configured_calibration(settings.calibration, None, "verifier")
+    if refit.fitted_on:
+        verifier = verifier.with_calibration(refit.scale, refit.shift, refit.fitted_on)
     log.info(
         "answers are verified (%s)%s",
         path,
         f", calibrated on {verifier.calibrated_on}" if verifier.calibrated_on else "",
     )
     return verifier
+
+
+def load_configured_calibration(settings: Settings) -> Calibration:
+    """How the reader's span probability becomes an answer's `score` when there is no verifier: the user's refit
+    (`qa calibrate`, QA_CALIBRATION), else the reader's own `calibration.json`, else the probability as it is."""
+    reader_dir = Path(settings.reader_model)
+    return configured_calibration(settings.calibration, reader_dir if reader_dir.is_dir() else None, "span_score")
 
 
 def open_documents(settings: Settings, embedder: Embedder, add_documents: bool) -> PassageStore:
@@ -96,6 +105,7 @@ class Answerer:
         reader: Reader,
         resolver: ConversationResolver | None = None,
         verifier: Verifier | None = None,
+        calibration: Calibration = IDENTITY,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -103,6 +113,7 @@ class Answerer:
         self.reader = reader
         self.resolver = resolver or ConversationResolver()  # spaCy loads with the first follow-up, unless warmed up
         self.verifier = verifier
+        self.calibration = calibration  # of the span probability; a verifier carries its own
 
     @classmethod
     def load(cls, settings: Settings, add_documents: bool | None = None) -> Answerer:
@@ -113,7 +124,9 @@ class Answerer:
         resolver = ConversationResolver()
         resolver.warm_up()
         store = open_documents(settings, embedder, add)
-        return cls(settings, embedder, store, reader, resolver, load_configured_verifier(settings))
+        verifier = load_configured_verifier(settings)
+        calibration = IDENTITY if verifier else load_configured_calibration(settings)
+        return cls(settings, embedder, store, reader, resolver, verifier, calibration)
 
     def retrieve(self, question: str, top_k: int, documents: Sequence[str] | None = None) -> list[Passage]:
         vector = self.embedder.embed([question])[0]
@@ -202,10 +215,11 @@ class Answerer:
 
     def judge(self, question: str, spans: Sequence[Span]) -> tuple[float, bool]:
         """How sure the pipeline is that `spans[0]` is right, and whether it is given: without a verifier, the
-        reader's span score and rule; with one, its calibrated probability, and the reader's rule unless the
-        verifier finds the question probably unanswered by the documents (QA_MIN_ANSWERABLE)."""
+        reader's span probability calibrated (`qa.confidence`) and the reader's rule; with one, its calibrated
+        probability, and the reader's rule unless the verifier finds the question probably unanswered by the
+        documents (QA_MIN_ANSWERABLE)."""
         if self.verifier is None:
-            return spans[0].score, self.reader_rule(spans[0])
+            return self.calibration.score(spans[0]), self.reader_rule(spans[0])
         right, answerable = self.verifier.judge(question, spans)
         return right, self.reader_rule(spans[0]) and answerable >= self.settings.min_answerable
 

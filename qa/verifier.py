@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.confidence import MARGIN_UNIT, fit_logistic, span_inputs
 from qa.reader import Span
 
 FORMAT = 1
@@ -59,8 +60,8 @@ _MONTHS = _words(
     winter century decade year years
     """
 )
-# the null margin feature is the logit margin (clipped to +-20) over this, in the range of the other features
-NULL_MARGIN_SCALE = 10.0
+# the null margin feature is the score calibration's margin input (qa.confidence), in the range of the others
+NULL_MARGIN_SCALE = MARGIN_UNIT
 FEATURES = (
     "span_score",
     "null_margin",
@@ -124,7 +125,7 @@ def features(question: str, spans: Sequence[Span]) -> np.ndarray:
     return np.array(
         [
             best.score,
-            max(-20.0, min(20.0, best.logit - best.null_logit)) / NULL_MARGIN_SCALE,
+            span_inputs(best.score, best.logit - best.null_logit)[1],
             best.score - second,
             _share(asked - span_words, content_words(sentence)),
             _share(asked - span_words, content_words(passage)),
@@ -220,18 +221,8 @@ def load_verifier(path: Path) -> Verifier:
     )
 
 
-def fit_platt(logits: np.ndarray, right: np.ndarray, iterations: int = 50) -> tuple[float, float]:
-    """The (scale, shift) that make sigmoid(scale * logit + shift) best predict `right` (Newton's method on the
-    log loss, lightly regularised so that a small or one-sided gold set cannot push it to infinity)."""
-    a, c = 1.0, 0.0
-    y = right.astype(np.float64)
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(a * logits + c)))
-        g = np.array([np.sum((p - y) * logits) + 0.01 * (a - 1.0), np.sum(p - y) + 0.01 * c])
-        w = p * (1 - p)
-        h = np.array([[np.sum(w * logits * logits) + 0.01, np.sum(w * logits)], [np.sum(w * logits), np.sum(w) + 0.01]])
-        step = np.linalg.solve(h, g)
-        a, c = a - step[0], c - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(c)
+def fit_platt(logits: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """The (scale, shift) that make sigmoid(scale * logit + shift) best predict `right` (lightly regularised
+    towards the identity, so that a small or one-sided gold set cannot push it to infinity)."""
+    scale, shift = fit_logistic(logits[:, None], right, np.array([1.0, 0.0]))
+    return float(scale), float(shift)

@@ -17,6 +17,7 @@ from index.embedding import ModelNotFoundError
 from qa.cli import configure_logging
 from qa.precision import PRECISIONS
 from qa.settings import BACKENDS
+from training.calibration import add_commands as add_calibration_commands
 from training.squad import NEGATIVE_KINDS, SquadFormatError
 from training.verifier import add_commands as add_verifier_commands
 
@@ -371,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--out", type=Path, required=True)
     n.set_defaults(func=_pair_negatives)
     add_verifier_commands(sub)
+    add_calibration_commands(sub)
     return parser
 
 

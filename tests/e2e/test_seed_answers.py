@@ -97,6 +97,28 @@ FLOOR_F1 = 60.0
 FLOOR_NO_ANSWER = 40.0
 
 
+def test_scores_are_the_shipped_calibration_of_the_span_probability(answerer):
+    calibration = answerer.calibration
+    assert calibration.of == "span_score" and "held" in calibration.fitted_on  # models/reader/calibration.json
+    question = "Who is Lau Seng Yee?"
+    spans = answerer.read([question], [answerer.retrieve(question, 3)])[0]
+    answer = answerer.answer(question)
+    assert answer.found and answer.score == pytest.approx(calibration.score(spans[0]), abs=1e-3)
+
+
+def test_qa_calibrate_refits_the_scores_to_a_gold_file_and_reset_removes_the_refit(answerer, seed_settings, tmp_path):
+    from qa.cli import main
+    from qa.confidence import load_calibration
+
+    out, index = tmp_path / "calibration.json", str(seed_settings.index_dir)  # the index the answerer built
+    gold = str(ROOT / "eval" / "seed_gold.jsonl")
+    assert main(["calibrate", gold, "--out", str(out), "--index-dir", index]) == 0
+    refit = load_calibration(out)
+    assert refit.of == "span_score" and refit.fitted_on.startswith("seed_gold.jsonl, 70 questions")
+    assert refit != answerer.calibration
+    assert main(["calibrate", "--reset", "--out", str(out)]) == 0 and not out.exists()
+
+
 def test_cli_ask_prints_answer_score_and_passage(seed_settings):
     env = {**os.environ, "QA_INDEX_DIR": str(seed_settings.index_dir)}
     result = subprocess.run(

@@ -173,3 +173,17 @@ def test_with_a_verifier_its_gate_decides_and_its_probability_is_the_score(right
     assert (answer.text is not None) is given
     assert answer.score == right  # the reader said 0.95; the score is the verifier's
     assert all(alternative.score == right for alternative in answer.alternatives)
+
+
+def test_without_a_verifier_the_score_is_the_calibrated_span_probability_and_the_rule_is_unchanged():
+    from qa.confidence import Calibration, span_inputs
+
+    calibration = Calibration(0.5, -0.05, margin_scale=0.3)
+    reader = ScriptedReader({("q", i): (0.95 if i == 0 else 0.3, -5.0) for i in range(3)})
+    settings = Settings(min_relevance=-1.0, min_score=0.9, early_exit_score=1.0)
+    pipeline = Answerer(settings, ZeroEmbedder(), TopicStore(), reader, FixedResolver({}), None, calibration)  # type: ignore[arg-type]
+    answer = pipeline.answer_batch([Asked("q")])[0]
+    assert answer.text == "answer0"  # given: the rule looks at the reader's 0.95, not at the calibrated score
+    top, other = (calibration.probability(*span_inputs(p, 5.0)) for p in (0.95, 0.3))  # spans' margins are 5
+    assert answer.score == pytest.approx(top, abs=1e-4) and answer.score < 0.9
+    assert [a.score for a in answer.alternatives] == pytest.approx([other] * 2, abs=1e-4)
