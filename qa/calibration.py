@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.confidence import Calibration, Of, fit_logistic, fitted_on, save_calibration, span_inputs
+from qa.confidence import Calibration, Of, fit_label, fit_logistic, save_calibration, span_inputs
 from qa.evaluation import GoldQuestion
 from qa.metrics import best_over_gold, calibration_error
 from qa.pipeline import Answerer
@@ -70,7 +70,7 @@ def calibrate(answerer: Answerer, gold: Sequence[GoldQuestion], name: str, min_e
             f"the gold set gives {int(right.sum())} right and {int((~right).sum())} wrong best answers; calibration "
             f"needs at least {min_each} of each (add questions, unanswerable ones included)"
         )
-    of, on = logit_of(answerer), fitted_on(name, len(right))
+    of, on = logit_of(answerer), fit_label(name, len(right))
     if of == "verifier":
         scale, shift = fit_logistic(rows, right, np.array([1.0, 0.0]))
         fitted = Calibration(float(scale), float(shift), of, on)

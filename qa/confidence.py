@@ -104,7 +104,8 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def fitted_on(name: str, questions: int) -> str:
+def fit_label(name: str, questions: int) -> str:
+    """What a calibration was fitted on, as its file says: "gold.jsonl, 70 questions, 2026-12-07"."""
     return f"{name}, {questions} questions, {datetime.now(UTC).date().isoformat()}"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.confidence import Calibration, fit_logistic, fitted_on, save_calibration, span_logit
+from qa.confidence import Calibration, fit_label, fit_logistic, save_calibration, span_logit
 from qa.metrics import calibration_error
 from qa.verifier import FEATURES
 from training.verifier import Rows
@@ -37,7 +37,7 @@ def fit_calibration(rows: Rows, name: str, min_each: int = 20) -> Calibration:
             f"{int(right.sum())} right and {int((~right).sum())} wrong answers; at least {min_each} of each needed"
         )
     scale, margin_scale, shift = fit_logistic(inputs, right, np.array([1.0, 0.0, 0.0]))
-    return Calibration(float(scale), float(shift), "span_score", fitted_on(name, len(right)), float(margin_scale))
+    return Calibration(float(scale), float(shift), "span_score", fit_label(name, len(right)), float(margin_scale))
 
 
 def ece(calibration: Calibration, rows: Rows) -> dict[str, float]:
