@@ -68,7 +68,7 @@ def load_configured_verifier(settings: Settings) -> Verifier | None:
         return None
     verifier = load_verifier(path)
     refit = configured_calibration(settings.calibration, None, "verifier")
-    if refit.fitted_on:
+    if refit is not IDENTITY:
         verifier = verifier.with_calibration(refit.scale, refit.shift, refit.fitted_on)
     log.info(
         "answers are verified (%s)%s",

@@ -98,3 +98,23 @@ def test_the_users_refit_wins_over_the_readers_own_and_a_refit_of_the_other_logi
     assert "run qa calibrate again" in caplog.text
     save_calibration(Calibration(2.0, 0.0, "verifier", "old"), refit)
     assert configured_calibration(refit, reader, "span_score") == shipped
+
+
+def test_the_service_settings_pick_the_verifiers_refit_or_the_readers_calibration(tmp_path):
+    from qa.pipeline import load_configured_calibration, load_configured_verifier
+    from qa.settings import Settings
+    from qa.verifier import FEATURES, Verifier
+
+    reader, refit, verifier_file = tmp_path / "reader", tmp_path / "refit.json", tmp_path / "verifier.json"
+    reader.mkdir()
+    shipped = Calibration(0.4, -1.5, "span_score", "held-out", margin_scale=2.0)
+    save_calibration(shipped, reader / "calibration.json")
+    zeros = np.zeros(len(FEATURES))
+    verifier_file.write_text(Verifier(zeros, 0.0, zeros, 0.0, 1.0, 0.0, "").to_json())
+    plain = Settings(reader_model=str(reader), calibration=refit)
+    assert load_configured_calibration(plain) == shipped
+    assert load_configured_calibration(Settings(reader_model="some/hub-model", calibration=refit)) is IDENTITY
+    save_calibration(Calibration(3.0, 0.5, "verifier", ""), refit)  # a refit of the verifier's logit
+    verified = load_configured_verifier(plain.model_copy(update={"verifier": str(verifier_file)}))
+    assert verified is not None and (verified.scale, verified.shift) == (3.0, 0.5)
+    assert load_configured_calibration(plain) == shipped  # not of the span probability: left unused
