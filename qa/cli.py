@@ -258,6 +258,7 @@ def _eval(args: argparse.Namespace) -> int:
     gold = load_gold(args.gold) if dialogues is None else []
     settings = _settings(args)
     top_k = args.top_k or settings.top_k
+    scores = "as the service scores them"
     if args.url:
         ask, where = http_asker(args.url, top_k), f"POST {args.url}/ask"
     else:
@@ -268,7 +269,7 @@ def _eval(args: argparse.Namespace) -> int:
         answerer = Answerer.load(settings)
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
         where = f"in process, reader {settings.reader_model} ({answerer.reader.precision}, {answerer.reader.backend})"
-        ask = local_asker(answerer, top_k)
+        ask, scores = local_asker(answerer, top_k), answerer.scoring()
     if dialogues is None:
         outcomes, parts = run_gold(gold, ask, progress=not args.quiet), None
     else:
@@ -281,6 +282,7 @@ def _eval(args: argparse.Namespace) -> int:
     meta = {
         "gold": str(args.gold),
         "through": where,
+        "scores": scores,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }

@@ -128,6 +128,15 @@ class Answerer:
         calibration = IDENTITY if verifier else load_configured_calibration(settings)
         return cls(settings, embedder, store, reader, resolver, verifier, calibration)
 
+    def scoring(self) -> str:
+        """What an answer's score is, in words (for reports): which calibration makes it a probability."""
+        if self.verifier is not None:
+            on = self.verifier.calibrated_on
+            return f"the verifier's probability, calibrated on {on}" if on else "the verifier's probability"
+        if self.calibration is IDENTITY:
+            return "the reader's span probability, not calibrated"
+        return f"the reader's span probability and margin, calibrated on {self.calibration.fitted_on or 'unknown'}"
+
     def retrieve(self, question: str, top_k: int, documents: Sequence[str] | None = None) -> list[Passage]:
         vector = self.embedder.embed([question])[0]
         return retrieve(self.store, question, vector, top_k, self.settings.retrieval, documents)

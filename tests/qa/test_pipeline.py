@@ -187,3 +187,15 @@ def test_without_a_verifier_the_score_is_the_calibrated_span_probability_and_the
     top, other = (calibration.probability(*span_inputs(p, 5.0)) for p in (0.95, 0.3))  # spans' margins are 5
     assert answer.score == pytest.approx(top, abs=1e-4) and answer.score < 0.9
     assert [a.score for a in answer.alternatives] == pytest.approx([other] * 2, abs=1e-4)
+
+
+def test_the_pipeline_says_what_its_scores_are():
+    from qa.confidence import Calibration
+
+    reader = ScriptedReader({})
+    assert answerer(reader).scoring() == "the reader's span probability, not calibrated"
+    calibrated = Answerer(Settings(), None, None, reader, None, None, Calibration(0.4, -1.0, fitted_on="held-out"))  # type: ignore[arg-type]
+    assert calibrated.scoring().endswith("calibrated on held-out")
+    verified = Answerer(Settings(), None, None, reader, None, FixedVerifier(0.5, 0.5))  # type: ignore[arg-type]
+    verified.verifier.calibrated_on = "gold.jsonl"  # type: ignore[attr-defined]
+    assert verified.scoring() == "the verifier's probability, calibrated on gold.jsonl"
