@@ -53,7 +53,7 @@ class Calibration:
     margin_scale: float = 0.0
 
     def probability(self, logit: float, margin: float = 0.0) -> float:
-        return _sigmoid(self.scale * logit + self.margin_scale * margin + self.shift)
+        return sigmoid(self.scale * logit + self.margin_scale * margin + self.shift)
 
     def score(self, span: Span) -> float:
         """The calibrated probability that `span` is the right answer."""
@@ -100,7 +100,8 @@ def fit_logistic(x: np.ndarray, right: np.ndarray, prior: np.ndarray, iterations
     return w
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """1 / (1 + e^-z), with z clipped so that it never overflows."""
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.confidence import MARGIN_UNIT, fit_logistic, span_inputs
+from qa.confidence import MARGIN_UNIT, fit_logistic, sigmoid, span_inputs
 from qa.reader import Span
 
 FORMAT = 1
@@ -163,10 +163,10 @@ class Verifier:
         return self.calibrate(self.logit(features(question, spans)))
 
     def calibrate(self, logit: float) -> float:
-        return _sigmoid(self.scale * logit + self.shift)
+        return sigmoid(self.scale * logit + self.shift)
 
     def answerable(self, x: np.ndarray) -> float:
-        return _sigmoid(float(x @ self.gate_weights + self.gate_bias))
+        return sigmoid(float(x @ self.gate_weights + self.gate_bias))
 
     def judge(self, question: str, spans: Sequence[Span]) -> tuple[float, float]:
         """(P(right), P(answerable)) of `spans[0]`, from one computation of the features."""
@@ -189,10 +189,6 @@ class Verifier:
             },
             indent=2,
         )
-
-
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 class VerifierError(ValueError):

