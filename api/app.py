@@ -227,6 +227,8 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
             passages=sum(d.passages for d in docs),
             embedding_model=ready.embedder.label,
             reader_model=Path(ready.reader.name).name,
+            reader_mode=settings.reader_mode,
+            accurate_reader_model=Path(settings.accurate_reader_model).name if settings.reader_mode != "fast" else None,
             examples=examples,
             writes=write_access(request.scope, token),
         )

@@ -121,6 +121,7 @@ ASK_EXAMPLE: dict[str, Any] = {
     "source": {"document": "tencent-uk-partnership-2018.txt", "passage": 4, "start": 1991, "end": 2002},
     "alternatives": [],
     "retrieved": [],
+    "reader": "fast",
 }
 
 
@@ -133,6 +134,11 @@ class AskResponse(AnswerOut):
     )
     alternatives: list[AnswerOut] = Field(description="Next-best distinct answers, best first.")
     retrieved: list[RetrievedPassage] = Field(default_factory=list, description="The passages the reader was given.")
+    reader: Literal["fast", "accurate"] = Field(
+        "fast",
+        description="Which reader read the answer: the small one, or the accurate one (`QA_READER_MODE` accurate, "
+        "or auto when the small one was unsure).",
+    )
 
 
 class DocumentOut(BaseModel):
@@ -180,6 +186,10 @@ class InfoResponse(BaseModel):
     passages: int = Field(description="Passages searchable in all documents.")
     embedding_model: str
     reader_model: str
+    reader_mode: Literal["fast", "accurate", "auto"] = Field(
+        "fast", description="Which readers read (QA_READER_MODE): the small one, the accurate one, or both in cascade."
+    )
+    accurate_reader_model: str | None = Field(None, description="The accurate reader, when the mode reads with it.")
     examples: list[str] = Field(description="Example questions of the indexed documents.")
     writes: Literal["open", "token", "closed"] = Field(
         description="Whether this client may add or remove documents: open (from this machine, no token set), "

@@ -46,6 +46,7 @@ class Sample:
     status: int | None
     latency_ms: float
     error: str | None = None
+    reader: str | None = None  # which reader of the cascade read the answer (a 200's `reader`)
 
 
 @dataclass
@@ -78,6 +79,12 @@ class LoadResult:
         """Transport errors by kind (ConnectError, ReadTimeout, ...)."""
         return Counter(s.error or "unknown" for s in self.samples if s.status is None)
 
+    @property
+    def escalated(self) -> float | None:
+        """The share of the answers read by the accurate reader (QA_READER_MODE auto or accurate)."""
+        answered = [s for s in self.samples if s.status == 200]
+        return round(sum(s.reader == "accurate" for s in answered) / len(answered), 4) if answered else None
+
     def latency_ms(self, q: float) -> float | None:
         """Nearest-rank percentile of the 200s' latencies (one of them, as measured), None when nothing was answered."""
         answered = self.answered_ms
@@ -93,6 +100,7 @@ class LoadResult:
             "p50_ms": self.latency_ms(50),
             "p95_ms": self.latency_ms(95),
             "p99_ms": self.latency_ms(99),
+            "escalated": self.escalated,
             "non_200": {str(code): n for code, n in sorted(self.non_200.items())},
             "dropped": sum(self.dropped.values()),
             "dropped_by_error": dict(self.dropped),
@@ -106,8 +114,17 @@ async def ask_once(client: httpx.AsyncClient, question: str) -> tuple[Sample, fl
         response = await client.post("/ask", json={"question": question})
     except httpx.TransportError as exc:  # refused, reset, timed out: the request was dropped
         return Sample(None, _ms_since(started), type(exc).__name__), DROP_PAUSE_S
-    sample = Sample(response.status_code, _ms_since(started))
+    sample = Sample(response.status_code, _ms_since(started), reader=_reader(response))
     return sample, _retry_after_s(response)
+
+
+def _reader(response: httpx.Response) -> str | None:
+    if response.status_code != 200:
+        return None
+    try:
+        return str(response.json().get("reader"))
+    except (ValueError, AttributeError):
+        return None
 
 
 def _ms_since(started: float) -> float:

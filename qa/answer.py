@@ -61,6 +61,7 @@ class Answer:
     answer_end: int = 0
     alternatives: list[Candidate] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
+    reader: str = "fast"  # which reader of the cascade read it (qa/cascade.py): fast or accurate
 
     @property
     def found(self) -> bool:
@@ -106,4 +107,5 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "source": source,
         "alternatives": [candidate_json(c) for c in answer.alternatives],
         "retrieved": retrieved,
+        "reader": answer.reader,
     }

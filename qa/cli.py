@@ -269,6 +269,9 @@ def _eval(args: argparse.Namespace) -> int:
         answerer = Answerer.load(settings)
         answerer.answer("warm-up question")  # first call pays one-off allocation costs
         where = f"in process, reader {settings.reader_model} ({answerer.reader.precision}, {answerer.reader.backend})"
+        if answerer.accurate is not None:
+            where += f"; mode {settings.reader_mode}, accurate reader {settings.accurate_reader_model}"
+            where += f" (escalating under {settings.escalate_below})" if settings.reader_mode == "auto" else ""
         ask, scores = local_asker(answerer, top_k), answerer.scoring()
     if dialogues is None:
         outcomes, parts = run_gold(gold, ask, progress=not args.quiet), None
@@ -298,6 +301,7 @@ def _eval(args: argparse.Namespace) -> int:
         "ece",
         "p50_ms",
         "p95_ms",
+        "escalated",
     )
     figures = {k: getattr(summary, k) for k in keys}
     for name, part in (parts or {}).items():

@@ -43,6 +43,7 @@ def report_markdown(summary: Summary, outcomes: list[Outcome], meta: dict[str, s
         f"| best span exactly right, abstention aside (answerable questions) | {s.best_span_exact_match:.1f}% |",
         f"| expected calibration error of the answers given (ECE) | {s.ece:.3f} |",
         f"| latency p50 / p95 / max | {s.p50_ms:.1f} / {s.p95_ms:.1f} / {s.max_ms:.1f} ms |",
+        f"| read by the accurate reader (escalated) | {s.escalated} of {s.questions} |",
         "",
         "![reliability](reliability.png) ![risk and coverage](risk_coverage.png) ![latency](latency.png)",
         "",

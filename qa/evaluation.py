@@ -49,6 +49,7 @@ class Outcome:
     retrieved_answer: bool = False
     turn: int = 1  # its place in a dialogue: 1 is a first turn (and every question of a plain gold file)
     interpreted: str | None = None  # the standalone question answered, when a follow-up was rewritten
+    reader: str = "fast"  # which reader of the cascade read it (qa/cascade.py)
 
     @property
     def answerable(self) -> bool:
@@ -187,6 +188,7 @@ class Summary:
     reliability: list[dict[str, float]] = field(default_factory=list)
     ece: float = 0.0  # expected calibration error of the answers given: |score - exact-match rate| per bucket
     risk_coverage: list[dict[str, float]] = field(default_factory=list)
+    escalated: int = 0  # questions read by the accurate reader (QA_READER_MODE auto or accurate)
 
 
 def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary:
@@ -218,6 +220,7 @@ def summarize(outcomes: list[Outcome], top_k: int, buckets: int = 10) -> Summary
         reliability=reliability(outcomes, buckets),
         ece=expected_calibration_error(outcomes, buckets),
         risk_coverage=risk_coverage(outcomes),
+        escalated=sum(o.reader == "accurate" for o in outcomes),
     )
 
 
@@ -271,6 +274,7 @@ class Reply:
     retrieved: tuple[str, ...]
     guess: str | None = None  # the best span, also when withheld (the first alternative of a null answer)
     interpreted: str | None = None  # the standalone question answered
+    reader: str = "fast"  # which reader of the cascade read it
 
 
 AskFn = Callable[[str, Sequence[Turn]], Reply]
@@ -283,7 +287,7 @@ def local_asker(answerer: Answerer, top_k: int | None) -> AskFn:
         a = answerer.answer_batch([Asked(question, top_k, None, tuple(history))])[0]
         guess = a.text if a.found else (a.alternatives[0].text if a.alternatives else None)
         context = a.passage.text if a.passage else ""
-        return Reply(a.text, a.score, context, tuple(p.text for p in a.retrieved), guess, a.question)
+        return Reply(a.text, a.score, context, tuple(p.text for p in a.retrieved), guess, a.question, a.reader)
 
     return ask
 
@@ -306,7 +310,8 @@ def http_asker(url: str, top_k: int | None, timeout_s: float = 30.0, client: htt
         alternatives = data.get("alternatives") or [{}]
         guess = data["answer"] if data["answer"] is not None else alternatives[0].get("answer")
         interpreted = data.get("interpreted_question")
-        return Reply(data["answer"], float(data["score"]), data["context"], retrieved, guess, interpreted)
+        reader = str(data.get("reader", "fast"))
+        return Reply(data["answer"], float(data["score"]), data["context"], retrieved, guess, interpreted, reader)
 
     return ask
 
@@ -338,6 +343,7 @@ def ask_timed(item: GoldQuestion, ask: AskFn, history: Sequence[Turn], turn: int
         reply.guess if reply.guess is not None else reply.answer,
         turn=turn,
         interpreted=reply.interpreted if reply.interpreted != item.question else None,
+        reader=reply.reader,
     )
     return score_outcome(outcome)
 

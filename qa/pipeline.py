@@ -14,6 +14,7 @@ from index.embedding import Embedder
 from index.retrieval import concerns, retrieve
 from index.store import PassageStore
 from qa.answer import Answer, Asked, Candidate
+from qa.cascade import ReaderRule, Reading, accurate_reading, uncertain
 from qa.confidence import IDENTITY, Calibration, configured_calibration
 from qa.context import contexts
 from qa.conversation import ConversationResolver, better_supported
@@ -35,10 +36,10 @@ def load_embedder(settings: Settings) -> Embedder:
     )
 
 
-def load_reader(settings: Settings) -> Reader:
-    """The configured reader, at the configured precision and on the configured backend."""
+def load_reader(settings: Settings, model: str | None = None) -> Reader:
+    """The configured reader (or `model`), at the configured precision and on the configured backend."""
     return Reader(
-        settings.reader_model,
+        model or settings.reader_model,
         settings.reader_max_length,
         settings.reader_stride,
         settings.max_answer_tokens,
@@ -53,6 +54,16 @@ def load_models(settings: Settings) -> tuple[Embedder, Reader]:
     if settings.threads:
         torch.set_num_threads(settings.threads)
     return load_embedder(settings), load_reader(settings)
+
+
+def load_accurate_reading(settings: Settings) -> Reading | None:
+    """The cascade's accurate reader with its rule and calibration, when the reader mode reads with it."""
+    if settings.reader_mode == "fast":
+        return None
+    model = settings.accurate_reader_model
+    reading = accurate_reading(load_reader(settings, model), Path(model) if Path(model).is_dir() else None)
+    log.info("reader mode %s (escalating under a score of %s)", settings.reader_mode, settings.escalate_below)
+    return reading
 
 
 def _candidate(span: Span, confidence: float) -> Candidate:
@@ -106,6 +117,7 @@ class Answerer:
         resolver: ConversationResolver | None = None,
         verifier: Verifier | None = None,
         calibration: Calibration = IDENTITY,
+        accurate: Reading | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -114,6 +126,9 @@ class Answerer:
         self.resolver = resolver or ConversationResolver()  # spaCy loads with the first follow-up, unless warmed up
         self.verifier = verifier
         self.calibration = calibration  # of the span probability; a verifier carries its own
+        self.accurate = accurate  # the cascade's second reader (qa/cascade.py); None in `fast` mode
+        if settings.reader_mode != "fast" and accurate is None:
+            raise ValueError(f"reader mode {settings.reader_mode} needs the accurate reader")
 
     @classmethod
     def load(cls, settings: Settings, add_documents: bool | None = None) -> Answerer:
@@ -126,7 +141,8 @@ class Answerer:
         store = open_documents(settings, embedder, add)
         verifier = load_configured_verifier(settings)
         calibration = IDENTITY if verifier else load_configured_calibration(settings)
-        return cls(settings, embedder, store, reader, resolver, verifier, calibration)
+        accurate = load_accurate_reading(settings)
+        return cls(settings, embedder, store, reader, resolver, verifier, calibration, accurate)
 
     def scoring(self) -> str:
         """What an answer's score is, in words (for reports): which calibration makes it a probability."""
@@ -179,33 +195,64 @@ class Answerer:
             for i, (q, v, a) in enumerate(zip(questions, vectors, asked, strict=True))
             if concerns(self.store, q, v, floor, a.documents)
         ]
+        first = self.accurate if self.settings.reader_mode == "accurate" and self.accurate else self.fast
         spans: list[list[Span]] = [[] for _ in questions]
-        for i, found in zip(read, self.read([questions[i] for i in read], [retrieved[i] for i in read]), strict=True):
+        readings = [first] * len(questions)
+        for i, found in zip(
+            read, self.read([questions[i] for i in read], [retrieved[i] for i in read], first), strict=True
+        ):
             spans[i] = found
-        return [self._answer(*parts) for parts in zip(questions, retrieved, spans, strict=True)]
+        if self.settings.reader_mode == "auto" and self.accurate is not None:
+            again = [i for i in read if spans[i] and self.escalates(questions[i], spans[i])]
+            reread = self.read([questions[i] for i in again], [retrieved[i] for i in again], self.accurate)
+            for i, again_found in zip(again, reread, strict=True):
+                spans[i], readings[i] = again_found, self.accurate
+        return [self._answer(*parts) for parts in zip(questions, retrieved, spans, readings, strict=True)]
 
-    def read(self, questions: Sequence[str], retrieved: Sequence[list[Passage]]) -> list[list[Span]]:
-        """Each question's spans, best first: its top passage read alone first (one pass for all questions), the
-        rest in a second pass only for the questions the top passage did not settle (`_settled`).
+    @property
+    def fast(self) -> Reading:
+        """The small reader with its rule (QA_MIN_SCORE, QA_NULL_MARGIN) and calibration."""
+        return Reading(self.reader, ReaderRule(self.settings.min_score, self.settings.null_margin), self.calibration)
+
+    def escalates(self, question: str, spans: Sequence[Span]) -> bool:
+        """In `auto` mode: the small reader's best span is uncertain, so the accurate reader reads again."""
+        return uncertain(self.judge(question, spans)[0], self.settings.escalate_below)
+
+    def read(
+        self, questions: Sequence[str], retrieved: Sequence[list[Passage]], reading: Reading | None = None
+    ) -> list[list[Span]]:
+        """Each question's spans, best first, by `reading` (default the small reader): its top passage read alone
+        first (one pass for all questions), the rest in a second pass only for the questions the top passage did
+        not settle (`_settled`).
 
         Trusting a confident top passage is faster and also more accurate than the best span over all passages:
         a lower-ranked passage's confident span is more often a distractor (figures in `Settings`).
         """
+        reading = reading or self.fast
+        reader = reading.reader
+        if not questions:
+            return []
         if self.settings.read_in_context:
-            return self.read_in_context(questions, retrieved)
+            return self.read_in_context(questions, retrieved, reader)
         if self.settings.early_exit_score >= 1.0:
-            return self.reader.read_batch(list(zip(questions, retrieved, strict=True)))
-        spans = self.reader.read_batch([(q, passages[:1]) for q, passages in zip(questions, retrieved, strict=True)])
-        unsettled = [i for i, passages in enumerate(retrieved) if len(passages) > 1 and not self._settled(spans[i])]
-        more = self.reader.read_batch([(questions[i], retrieved[i][1:]) for i in unsettled])
+            return reader.read_batch(list(zip(questions, retrieved, strict=True)))
+        spans = reader.read_batch([(q, passages[:1]) for q, passages in zip(questions, retrieved, strict=True)])
+        unsettled = [
+            i for i, passages in enumerate(retrieved) if len(passages) > 1 and not self._settled(spans[i], reading)
+        ]
+        more = reader.read_batch([(questions[i], retrieved[i][1:]) for i in unsettled])
         for i, extra in zip(unsettled, more, strict=True):
             spans[i] = ranked(spans[i] + extra)
         return spans
 
-    def read_in_context(self, questions: Sequence[str], retrieved: Sequence[list[Passage]]) -> list[list[Span]]:
+    def read_in_context(
+        self, questions: Sequence[str], retrieved: Sequence[list[Passage]], reader: Reader | None = None
+    ) -> list[list[Span]]:
         """Each question's spans from its passages read as one context per document (`qa.context`), all at once."""
         joined = [contexts(passages) for passages in retrieved]
-        found = self.reader.read_batch([(q, [c.passage for c in cs]) for q, cs in zip(questions, joined, strict=True)])
+        found = (reader or self.reader).read_batch(
+            [(q, [c.passage for c in cs]) for q, cs in zip(questions, joined, strict=True)]
+        )
         spans = []
         for cs, candidates in zip(joined, found, strict=True):
             by_document = {c.passage.document: c for c in cs}
@@ -213,30 +260,37 @@ class Answerer:
             spans.append(ranked([s for s in located if s is not None]))
         return spans
 
-    def _settled(self, spans: list[Span]) -> bool:
+    def _settled(self, spans: list[Span], reading: Reading) -> bool:
         """The reader's rule would give the best span, with a score of at least `early_exit_score`."""
-        return bool(spans) and self.reader_rule(spans[0]) and spans[0].score >= self.settings.early_exit_score
+        return bool(spans) and reading.rule.gives(spans[0]) and spans[0].score >= self.settings.early_exit_score
 
     def reader_rule(self, best: Span) -> bool:
         """The reader's own rule: the span scores at least `min_score` and beats "no answer" by at least
         `null_margin` (what decides when there is no verifier)."""
         return best.score >= self.settings.min_score and best.logit - best.null_logit >= self.settings.null_margin
 
-    def judge(self, question: str, spans: Sequence[Span]) -> tuple[float, bool]:
+    def judge(self, question: str, spans: Sequence[Span], reading: Reading | None = None) -> tuple[float, bool]:
         """How sure the pipeline is that `spans[0]` is right, and whether it is given: without a verifier, the
         reader's span probability calibrated (`qa.confidence`) and the reader's rule; with one, its calibrated
         probability, and the reader's rule unless the verifier finds the question probably unanswered by the
-        documents (QA_MIN_ANSWERABLE)."""
+        documents (QA_MIN_ANSWERABLE). The accurate reader's spans: its own calibration and rule."""
+        if reading is not None and reading.name != "fast":
+            return reading.calibration.score(spans[0]), reading.rule.gives(spans[0])
         if self.verifier is None:
             return self.calibration.score(spans[0]), self.reader_rule(spans[0])
         right, answerable = self.verifier.judge(question, spans)
         return right, self.reader_rule(spans[0]) and answerable >= self.settings.min_answerable
 
-    def _answer(self, question: str, passages: list[Passage], spans: list[Span]) -> Answer:
+    def _answer(
+        self, question: str, passages: list[Passage], spans: list[Span], reading: Reading | None = None
+    ) -> Answer:
+        reading = reading or self.fast
         if not spans:
-            return Answer(question, None, 0.0, passages[0] if passages else None, retrieved=passages)
+            return Answer(
+                question, None, 0.0, passages[0] if passages else None, retrieved=passages, reader=reading.name
+            )
         best, shown = spans[0], 1 + self.settings.alternatives
-        judged = [self.judge(question, spans[i:]) for i in range(min(len(spans), shown))]
+        judged = [self.judge(question, spans[i:], reading) for i in range(min(len(spans), shown))]
         candidates = [_candidate(s, right) for s, (right, _) in zip(spans, judged, strict=False)]
         answered = judged[0][1]
         if not answered:
@@ -248,7 +302,16 @@ class Answerer:
                 passages[0],
                 alternatives=candidates[: max(1, self.settings.alternatives)],
                 retrieved=passages,
+                reader=reading.name,
             )
         return Answer(
-            question, best.text, candidates[0].score, best.passage, best.start, best.end, candidates[1:], passages
+            question,
+            best.text,
+            candidates[0].score,
+            best.passage,
+            best.start,
+            best.end,
+            candidates[1:],
+            passages,
+            reading.name,
         )

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForQuestionAnswering,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from index.chunking import Passage
 from index.embedding import ModelNotFoundError
 from qa.decoding import span_logits, top_spans
 from qa.metrics import normalize_answer
 from qa.openvino_reader import for_inference
+from qa.packed import PackedWeightsError, is_packed, load_packed
 from qa.precision import Precision, resolve
 from qa.settings import Backend, default_cache_dir
 
@@ -92,6 +99,28 @@ def _load_failure(model: str, exc: Exception) -> ReaderNotFoundError:
     )
 
 
+def load_model(model: str) -> PreTrainedModel:
+    """The question-answering model in float32: from a packed directory (`qa.packed`: int8 shards, a reader too
+    large for git otherwise), or as transformers loads it (a directory or a hub id)."""
+    directory = Path(model)
+    if not (directory.is_dir() and is_packed(directory)):
+        return AutoModelForQuestionAnswering.from_pretrained(model, dtype=torch.float32)
+    config = AutoConfig.from_pretrained(model)
+    config.name_or_path = model  # names the compiled model's cache entry after this directory's weights
+    loaded = AutoModelForQuestionAnswering.from_config(config).float()
+    try:
+        missing, unexpected = loaded.load_state_dict(load_packed(directory), strict=False)
+    except RuntimeError as exc:  # shapes that differ from config.json's
+        raise PackedWeightsError(f"the packed weights in {model} do not fit its config.json: {exc}") from exc
+    buffers = {name for name, _ in loaded.named_buffers()}
+    if unexpected or set(missing) - buffers:
+        raise PackedWeightsError(
+            f"the packed weights in {model} do not fit its config.json: missing {sorted(set(missing) - buffers)[:3]}"
+            f", unexpected {sorted(unexpected)[:3]}"
+        )
+    return loaded
+
+
 class Reader:
     """A Hugging Face question-answering model with its tokenizer, loaded once."""
 
@@ -107,7 +136,7 @@ class Reader:
     ) -> None:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
-            loaded = AutoModelForQuestionAnswering.from_pretrained(model, dtype=torch.float32)
+            loaded = load_model(model)
         except (OSError, ValueError) as exc:
             raise _load_failure(model, exc) from exc
         self.precision = resolve(precision)

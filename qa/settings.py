@@ -19,6 +19,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Backend = Literal["auto", "torch", "openvino"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
+# which readers read (qa/cascade.py): the small reader only, the accurate reader only, or the accurate reader for
+# the questions the small one is unsure of
+ReaderMode = Literal["fast", "accurate", "auto"]
+
 
 def default_cache_dir() -> Path:
     """Where training runs, features, teacher targets and compiled readers are kept (QA_CACHE_DIR)."""
@@ -59,6 +63,12 @@ class Settings(BaseSettings):
     # layers (a little less accurate; the faster choice only on CPUs with int8 dot products)
     reader_precision: Precision = "auto"
     reader_backend: Backend = "auto"
+    # the cascade (qa/cascade.py): `auto` re-reads with the accurate reader (same precision and backend) the
+    # questions whose calibrated score from the reader above is under escalate_below; `fast` by default, as no
+    # accurate reader ships with the project yet (`make teacher` trains one)
+    reader_mode: ReaderMode = "fast"
+    accurate_reader_model: str = str(PROJECT_ROOT / "models" / "accurate-reader")
+    escalate_below: float = Field(0.5, ge=0.0, le=1.0)
     # Without a verifier, a span is the answer when it scores at least min_score and its logit (start + end) beats
     # the "no answer" logit of its window by at least null_margin; otherwise the answer is null. The shipped reader
     # learnt "no answer" from questions made to sound answerable, so beating it is enough (chosen on half of the
@@ -110,11 +120,15 @@ class Settings(BaseSettings):
     def missing_models(self) -> list[str]:
         """Messages for configured local model directories that do not exist (hub ids are not checked)."""
         problems = []
-        for variable, value in (("QA_READER_MODEL", self.reader_model), ("QA_EMBEDDING_MODEL", self.embedding_model)):
+        configured = [("QA_READER_MODEL", self.reader_model), ("QA_EMBEDDING_MODEL", self.embedding_model)]
+        if self.reader_mode != "fast":
+            configured.append(("QA_ACCURATE_READER_MODEL", self.accurate_reader_model))
+        for variable, value in configured:
             if value and _looks_like_path(value) and not Path(value).is_dir():
                 problems.append(
                     f"{variable}={value}: no such model directory. Point {variable} at a directory holding "
                     f"config.json, weights and tokenizer, or at a hub id with HF_HUB_OFFLINE=0 and network access."
+                    + (" Or QA_READER_MODE=fast: the small reader alone." if "ACCURATE" in variable else "")
                 )
         return problems
 

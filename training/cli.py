@@ -121,6 +121,36 @@ def _export_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def _pack_reader(args: argparse.Namespace) -> int:
+    """Write a reader with int8 weights in shards (qa.packed), its other files (config, tokenizer, rule,
+    calibration) copied as they are."""
+    import shutil
+
+    from qa.packed import PACKED_INDEX, save_packed
+    from qa.reader import load_model
+
+    source: Path = args.reader
+    if source.resolve() == args.out.resolve():
+        print("qa-train pack-reader: --out must be another directory than the reader", file=sys.stderr)
+        return 2
+    try:
+        model = load_model(str(source))
+    except (OSError, ValueError) as exc:
+        print(f"qa-train pack-reader: cannot load {source}: {exc}", file=sys.stderr)
+        return 2
+    paths = save_packed(model.state_dict(), args.out, int(args.shard_mb * 1024 * 1024))
+    for item in source.iterdir():
+        packed_shard = item.name.startswith("model-int8-") or item.name == PACKED_INDEX
+        if item.is_file() and item.name not in WEIGHT_FILES and not packed_shard:
+            shutil.copy2(item, args.out / item.name)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in paths)
+    print(f"packed reader written to {args.out}: {sizes}")
+    return 0
+
+
 def _average_readers(args: argparse.Namespace) -> int:
     from training.averaging import AveragingError, average_readers
 
@@ -345,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--base", required=True, help="the encoder the run started from")
     x.add_argument("--out", type=Path, required=True)
     x.set_defaults(func=_export_reader)
+
+    k = sub.add_parser("pack-reader", help="write a reader with int8 weights in shards, small enough for git")
+    k.add_argument("reader", type=Path, help="a reader directory")
+    k.add_argument("--out", type=Path, required=True)
+    k.add_argument("--shard-mb", type=float, default=90.0, help="the largest shard, in MiB (default 90)")
+    k.set_defaults(func=_pack_reader)
 
     g = sub.add_parser("average-readers", help="average the weights of readers trained from one another")
     g.add_argument("readers", type=Path, nargs="+", help="reader directories of one architecture")

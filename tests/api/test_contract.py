@@ -54,6 +54,7 @@ def test_nothing_retrieved_is_a_null_answer_not_a_500(canned):
         "alternatives": [],
         "retrieved": [],
         "interpreted_question": "Where is Tencent based?",
+        "reader": "fast",
     }
 
 
@@ -68,6 +69,7 @@ def test_health_and_documents(client):
     assert info["documents"][0]["id"] == "tencent-uk-partnership-2018.txt"
     assert info["documents"][0]["date"] == "2018-05-09"
     assert info["passages"] >= 1 and len(info["examples"]) >= 3
+    assert info["reader_mode"] == "fast" and info["accurate_reader_model"] is None
 
 
 def test_health_is_503_until_loaded_then_503_with_reason_on_failure(tmp_path):

@@ -152,6 +152,7 @@ def test_the_command_prints_a_table_and_ends_with_json(stub, capsys):
     report = json.loads(lines[-1])
     assert [run["clients"] for run in report["runs"]] == [1, 2]
     assert all(run["answered"] > 0 and run["dropped"] == 0 for run in report["runs"]), report["runs"]
+    assert all(run["escalated"] == 0.0 for run in report["runs"])  # fast mode: the small reader reads all
 
 
 def test_table_and_summary_show_statuses_and_drops():
@@ -162,6 +163,12 @@ def test_table_and_summary_show_statuses_and_drops():
     summary = result.summary()
     assert summary["non_200"] == {"503": 1} and summary["dropped_by_error"] == {"ReadTimeout": 1}
     json.dumps(summary)
+
+
+def test_the_share_escalated_to_the_accurate_reader_counts_answers_only():
+    samples = [Sample(200, 10.0, reader="fast"), Sample(200, 90.0, reader="accurate"), Sample(503, 1.0)]
+    assert LoadResult(1, 1.0, samples).summary()["escalated"] == 0.5
+    assert LoadResult(1, 1.0, [Sample(None, 5.0, "x")]).escalated is None
 
 
 def test_memory_of_this_process_is_read_from_proc():
