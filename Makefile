@@ -94,11 +94,13 @@ teacher-base: $(MPNET)/model.safetensors
 # The teacher: MPNet-base fine-tuned on the same data. One epoch at lr 5e-5 reached held-out F1 90.5 in about 9 h
 # on 2 CPU cores in bf16; the shipped reader's teacher, two epochs at 3e-5 on a GPU (`TEACHER_EPOCHS=2
 # TEACHER_LR=3e-5`), reached 90.0 and would take twice as long on a CPU. A run resumes only with the settings it
-# started with.
+# started with. Its weights are also kept every 200 steps (`--snapshot-every`, which a run may take up when it
+# resumes): averaged, the last ones stand in for a finished run when a CPU cannot finish it.
 TEACHER_EPOCHS ?= 1
 TEACHER_LR ?= 5e-5
 $(READERS)/mpnet-teacher/training.json: | $(SPLIT) $(MPNET)/model.safetensors $(JEMALLOC)
-	$(TRAIN) --base $(MPNET) --epochs $(TEACHER_EPOCHS) --lr $(TEACHER_LR) --seed 42 --checkpoint-every 200 $(LOG)
+	$(TRAIN) --base $(MPNET) --epochs $(TEACHER_EPOCHS) --lr $(TEACHER_LR) --seed 42 --checkpoint-every 200 \
+		--snapshot-every 200 $(LOG)
 teacher: $(READERS)/mpnet-teacher/training.json
 
 # The small reader's recipe: from the all-MiniLM-L6-v2 encoder, 20 % of the answerable questions also paired with

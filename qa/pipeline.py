@@ -36,14 +36,14 @@ def load_embedder(settings: Settings) -> Embedder:
     )
 
 
-def load_reader(settings: Settings, model: str | None = None) -> Reader:
-    """The configured reader (or `model`), at the configured precision and on the configured backend."""
+def load_reader(settings: Settings, accurate: bool = False) -> Reader:
+    """The configured reader (or the cascade's accurate one), at its precision, on the configured backend."""
     return Reader(
-        model or settings.reader_model,
+        settings.accurate_reader_model if accurate else settings.reader_model,
         settings.reader_max_length,
         settings.reader_stride,
         settings.max_answer_tokens,
-        settings.reader_precision,
+        settings.accurate_reader_precision if accurate else settings.reader_precision,
         settings.reader_backend,
         settings.threads,
     )
@@ -61,7 +61,7 @@ def load_accurate_reading(settings: Settings) -> Reading | None:
     if settings.reader_mode == "fast":
         return None
     model = settings.accurate_reader_model
-    reading = accurate_reading(load_reader(settings, model), Path(model) if Path(model).is_dir() else None)
+    reading = accurate_reading(load_reader(settings, accurate=True), Path(model) if Path(model).is_dir() else None)
     log.info("reader mode %s (escalating under a score of %s)", settings.reader_mode, settings.escalate_below)
     return reading
 

@@ -63,11 +63,13 @@ class Settings(BaseSettings):
     # layers (a little less accurate; the faster choice only on CPUs with int8 dot products)
     reader_precision: Precision = "auto"
     reader_backend: Backend = "auto"
-    # the cascade (qa/cascade.py): `auto` re-reads with the accurate reader (same precision and backend) the
-    # questions whose calibrated score from the reader above is under escalate_below; `fast` by default, as no
-    # accurate reader ships with the project yet (`make teacher` trains one)
+    # the cascade (qa/cascade.py): `auto` re-reads with the accurate reader (on the same backend) the questions
+    # whose calibrated score from the reader above is under escalate_below; `fast` by default, as no accurate
+    # reader ships with the project yet (`make teacher` trains one). int8: the MPNet reader reads in two thirds of
+    # its bf16 time on OpenVINO (calibrated once, at its first start: minutes)
     reader_mode: ReaderMode = "fast"
     accurate_reader_model: str = str(PROJECT_ROOT / "models" / "accurate-reader")
+    accurate_reader_precision: Precision = "int8"
     escalate_below: float = Field(0.5, ge=0.0, le=1.0)
     # Without a verifier, a span is the answer when it scores at least min_score and its logit (start + end) beats
     # the "no answer" logit of its window by at least null_margin; otherwise the answer is null. The shipped reader

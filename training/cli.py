@@ -18,6 +18,7 @@ from qa.cli import configure_logging
 from qa.precision import PRECISIONS
 from qa.settings import BACKENDS
 from training.calibration import add_commands as add_calibration_commands
+from training.cascade import add_commands as add_cascade_commands
 from training.squad import NEGATIVE_KINDS, SquadFormatError
 from training.verifier import add_commands as add_verifier_commands
 
@@ -409,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.set_defaults(func=_pair_negatives)
     add_verifier_commands(sub)
     add_calibration_commands(sub)
+    add_cascade_commands(sub)
     return parser
 
 

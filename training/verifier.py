@@ -43,16 +43,33 @@ class Rows:
     right: np.ndarray  # [n] bool: the best span is exactly right
     answerable: np.ndarray  # [n] bool
     reader_answers: np.ndarray  # [n] bool: the pipeline's rule without a verifier answers (not withheld)
+    # [n] int: each row's question, numbered in the order asked (rows of two readers over one file pair up by it);
+    # None in rows written before it was kept
+    question: np.ndarray | None = None
 
     @classmethod
     def load(cls, paths: Sequence[Path]) -> Rows:
         parts = [np.load(p) for p in paths]
-        return cls(
-            *(np.concatenate([p[name] for p in parts]) for name in ("x", "right", "answerable", "reader_answers"))
-        )
+        names = ("x", "right", "answerable", "reader_answers")
+        numbered = all("question" in p for p in parts)
+        question = np.concatenate([p["question"] for p in parts]) if numbered and len(parts) == 1 else None
+        x, right, answerable, reader_answers = (np.concatenate([p[name] for p in parts]) for name in names)
+        return cls(x, right, answerable, reader_answers, question)
 
     def save(self, path: Path) -> None:
-        save_npz(path, x=self.x, right=self.right, answerable=self.answerable, reader_answers=self.reader_answers)
+        numbers = {} if self.question is None else {"question": self.question}
+        arrays = {
+            "x": self.x,
+            "right": self.right,
+            "answerable": self.answerable,
+            "reader_answers": self.reader_answers,
+        }
+        save_npz(path, **arrays, **numbers)
+
+    def subset(self, keep: np.ndarray) -> Rows:
+        """The rows where `keep` (a boolean mask or indices) selects."""
+        question = None if self.question is None else self.question[keep]
+        return Rows(self.x[keep], self.right[keep], self.answerable[keep], self.reader_answers[keep], question)
 
 
 def article_document(article: dict[str, Any]) -> Document:
@@ -65,8 +82,9 @@ def collect(answerer: Answerer, articles: Sequence[dict[str, Any]], progress: bo
     """Ask every question of every article of the pipeline, each article indexed alone."""
     from tqdm import tqdm
 
-    rows: list[tuple[np.ndarray, bool, bool, bool]] = []
+    rows: list[tuple[np.ndarray, bool, bool, bool, int]] = []
     total = sum(len(p["qas"]) for a in articles for p in a["paragraphs"])
+    asked = 0
     with tqdm(total=total, desc="questions", unit="q", disable=not progress) as bar:
         for article in articles:
             examples = examples_from_squad({"data": [article]})
@@ -76,7 +94,8 @@ def collect(answerer: Answerer, articles: Sequence[dict[str, Any]], progress: bo
                 pipeline = Answerer(answerer.settings, answerer.embedder, store, answerer.reader, answerer.resolver)
                 for lo in range(0, len(examples), BATCH):
                     batch = examples[lo : lo + BATCH]
-                    rows.extend(_rows(pipeline, [ex.question for ex in batch], [ex.answers for ex in batch]))
+                    rows.extend(_rows(pipeline, [ex.question for ex in batch], [ex.answers for ex in batch], asked))
+                    asked += len(batch)
                     bar.update(len(batch))
                 store.close()
     return Rows(
@@ -84,20 +103,21 @@ def collect(answerer: Answerer, articles: Sequence[dict[str, Any]], progress: bo
         np.array([r[1] for r in rows], dtype=bool),
         np.array([r[2] for r in rows], dtype=bool),
         np.array([r[3] for r in rows], dtype=bool),
+        np.array([r[4] for r in rows], dtype=np.int64),
     )
 
 
-def _rows(pipeline: Answerer, questions: list[str], golds: list[tuple[str, ...]]) -> list:
+def _rows(pipeline: Answerer, questions: list[str], golds: list[tuple[str, ...]], first: int = 0) -> list:
     """The features of each question's best span, as the serving pipeline reads it (questions it does not read,
-    not being about the article, are left out: the verifier never sees them)."""
+    not being about the article, are left out: the verifier never sees them), each numbered from `first`."""
     retrieved = [pipeline.retrieve(q, pipeline.settings.top_k) for q in questions]
     spans = pipeline.read(questions, retrieved)
     out = []
-    for question, gold, found in zip(questions, golds, spans, strict=True):
+    for number, (question, gold, found) in enumerate(zip(questions, golds, spans, strict=True), start=first):
         if not found:
             continue
         right = bool(gold) and best_over_gold(found[0].text, gold)[0] == 1.0
-        out.append((features(question, found), right, bool(gold), pipeline.reader_rule(found[0])))
+        out.append((features(question, found), right, bool(gold), pipeline.reader_rule(found[0]), number))
     return out
 
 

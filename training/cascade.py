@@ -1,0 +1,98 @@
+"""Choosing the cascade's escalation threshold (qa/cascade.py, QA_ESCALATE_BELOW) on held-out answers.
+
+Rows of the small reader and of the accurate reader over the same SQuAD file (`qa-train verifier-data` once with
+each as QA_READER_MODEL, the accurate one under its own rule) pair up by question. At each threshold a question's
+outcome in `auto` mode is the accurate reader's when the small reader's calibrated score is under it, else the
+small reader's: what the cascade would give, and how often it would escalate, without running it per threshold.
+The rows took early exit under each reader's own rule, as the cascade does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from qa.confidence import Calibration, load_calibration, span_inputs
+from qa.verifier import FEATURES, NULL_MARGIN_SCALE
+from training.verifier import Rows
+
+THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
+
+
+class UnpairedRowsError(ValueError):
+    """Rows that do not say which question they are of, so two readers' rows cannot be paired."""
+
+
+def paired(fast: Rows, accurate: Rows) -> tuple[Rows, Rows]:
+    """The rows of the questions both readers read, in one order."""
+    if fast.question is None or accurate.question is None:
+        raise UnpairedRowsError("rows without question numbers (written before they were kept): collect them again")
+    _, in_fast, in_accurate = np.intersect1d(fast.question, accurate.question, return_indices=True)
+    return fast.subset(in_fast), accurate.subset(in_accurate)
+
+
+def calibrated_scores(rows: Rows, calibration: Calibration) -> np.ndarray:
+    """Each row's best span scored as the pipeline scores it (the score the cascade escalates on)."""
+    scores = rows.x[:, FEATURES.index("span_score")]
+    margins = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
+    return np.array(
+        [calibration.probability(*span_inputs(float(s), float(m))) for s, m in zip(scores, margins, strict=True)]
+    )
+
+
+def outcome(fast: Rows, accurate: Rows, escalated: np.ndarray) -> dict[str, float]:
+    """Figures of the answers given when the `escalated` questions take the accurate reader's answer."""
+    given = np.where(escalated, accurate.reader_answers, fast.reader_answers)
+    right = np.where(escalated, accurate.right, fast.right)
+    answerable = fast.answerable
+    return {
+        "escalated": _pct(escalated.sum(), len(escalated)),
+        "wrong_abstentions": _pct((~given & answerable).sum(), answerable.sum()),
+        "unanswerable_withheld": _pct((~given & ~answerable).sum(), (~answerable).sum()),
+        "answered_exact": _pct((given & right).sum(), given.sum()),
+        "exact": _pct((given & right).sum() + (~given & ~answerable).sum(), len(given)),
+    }
+
+
+def sweep(fast: Rows, accurate: Rows, calibration: Calibration, thresholds: tuple[float, ...]) -> list[dict]:
+    """The cascade at each threshold (0: the small reader alone; 1: the accurate reader alone)."""
+    fast, accurate = paired(fast, accurate)
+    scores = calibrated_scores(fast, calibration)
+    return [{"escalate_below": t, **outcome(fast, accurate, scores < t)} for t in thresholds]
+
+
+def _pct(part: object, whole: object) -> float:
+    return round(100 * float(part) / float(whole), 2) if float(whole) else 0.0  # type: ignore[arg-type]
+
+
+def sweep_cascade_command(args: argparse.Namespace) -> int:
+    """`qa-train sweep-cascade --fast ROWS... --accurate ROWS...`: the cascade per threshold, per pair of files."""
+    if len(args.fast) != len(args.accurate):
+        print("qa-train sweep-cascade: give as many --accurate rows files as --fast ones", file=sys.stderr)
+        return 2
+    calibration = load_calibration(args.calibration)
+    try:
+        report = {
+            f.name: sweep(Rows.load([f]), Rows.load([a]), calibration, tuple(args.thresholds))
+            for f, a in zip(args.fast, args.accurate, strict=True)
+        }
+    except UnpairedRowsError as exc:
+        print(f"qa-train sweep-cascade: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("sweep-cascade", help="what the cascade would give at each escalation threshold, from rows")
+    c.add_argument("--fast", type=Path, nargs="+", required=True, help="the small reader's rows (verifier-data)")
+    c.add_argument("--accurate", type=Path, nargs="+", required=True, help="the accurate reader's, same files")
+    c.add_argument(
+        "--calibration", type=Path, default=Path("models/reader/calibration.json"), help="the small reader's"
+    )
+    c.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
+    c.set_defaults(func=sweep_cascade_command)
