@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_INSTALL := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
-.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report unanswerable verifier reader-hardneg reader-trust calibration reader-negation reader-negation-trust
+.PHONY: serve test install browser index lint bench bench-peers eval clean teacher-base teacher reader-control student student-avg student-continued student-swa distillation-report unanswerable verifier reader-hardneg reader-trust calibration reader-negation reader-negation-trust accurate-reader cascade-sweep
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -230,3 +230,26 @@ verifier: $(VERIFY)/verifier.json
 calibration: $(addprefix $(VERIFY)/,v2-held-a.npz v11-held-a.npz v2-held-b.npz v11-held-b.npz)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train fit-calibration $(addprefix $(VERIFY)/,v2-held-a.npz v11-held-a.npz) \
 		--out models/reader/calibration.json --test $(addprefix $(VERIFY)/,v2-held-b.npz v11-held-b.npz)
+
+# The cascade's accurate reader (qa/cascade.py, QA_READER_MODE=auto): the teacher (ACCURATE) read as it would serve
+# (int8 on OpenVINO) over the held-out halves, its rule (rule.json: the most unanswerable questions withheld with at
+# most 5.5 % of answers wrongly withheld, half a) and calibration fitted on half a, then packed in int8 shards
+# under models/accurate-reader; `make cascade-sweep` shows what each QA_ESCALATE_BELOW would give, on both halves.
+ACCURATE ?= $(READERS)/mpnet-teacher
+CASCADE := $(CACHE)/cascade
+HALVES := v2-held-a v11-held-a v2-held-b v11-held-b
+$(CASCADE)/accurate/%.npz: | $(SPLIT)
+	mkdir -p $(@D) && HF_HUB_OFFLINE=1 QA_READER_MODEL=$(ACCURATE) QA_READER_PRECISION=int8 \
+		$(VENV)/bin/qa-train verifier-data $(VERIFY_$*) --out $@ --quiet
+$(CASCADE)/fast/%.npz: | $(SPLIT)
+	mkdir -p $(@D) && HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train verifier-data $(VERIFY_$*) --out $@ --quiet
+accurate-reader: $(addprefix $(CASCADE)/accurate/,$(addsuffix .npz,$(HALVES)))
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train sweep-rule $(addprefix $(CASCADE)/accurate/,v2-held-a.npz v11-held-a.npz) \
+		--margins -2 -1 0 1 2 3 4 5 6 --out $(ACCURATE)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/qa-train fit-calibration $(addprefix $(CASCADE)/accurate/,v2-held-a.npz v11-held-a.npz) \
+		--rule-of $(ACCURATE) --out $(ACCURATE)/calibration.json --test $(addprefix $(CASCADE)/accurate/,v2-held-b.npz v11-held-b.npz)
+	rm -rf models/accurate-reader && $(VENV)/bin/qa-train pack-reader $(ACCURATE) --out models/accurate-reader
+cascade-sweep: $(addprefix $(CASCADE)/fast/,$(addsuffix .npz,$(HALVES))) \
+		$(addprefix $(CASCADE)/accurate/,$(addsuffix .npz,$(HALVES)))
+	$(VENV)/bin/qa-train sweep-cascade --fast $(addprefix $(CASCADE)/fast/,$(addsuffix .npz,$(HALVES))) \
+		--accurate $(addprefix $(CASCADE)/accurate/,$(addsuffix .npz,$(HALVES))) --accurate-reader $(ACCURATE)

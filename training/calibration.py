@@ -55,16 +55,26 @@ def ece(calibration: Calibration, rows: Rows) -> dict[str, float]:
 
 def fit_calibration_command(args: argparse.Namespace) -> int:
     """`qa-train fit-calibration ROWS... --out calibration.json [--test ROWS...]`."""
-    rows = Rows.load(args.rows)
+
+    def load(paths: list[Path]) -> Rows:
+        rows = Rows.load(paths)
+        if args.rule_of is None:
+            return rows
+        from qa.cascade import ReaderRule, load_rule
+        from training.cascade import under_rule
+
+        return under_rule(rows, load_rule(args.rule_of, ReaderRule()))  # the answers the reader's own rule gives
+
+    rows = load(args.rows)
     try:
         calibration = fit_calibration(rows, " + ".join(p.name for p in args.rows))
     except CalibrationDataError as exc:
         print(f"qa-train fit-calibration: {exc}", file=sys.stderr)
         return 2
     save_calibration(calibration, args.out)
-    report = {path.name: ece(calibration, Rows.load([path])) for path in args.test}
+    report = {path.name: ece(calibration, load([path])) for path in args.test}
     if len(args.test) > 1:
-        report["all"] = ece(calibration, Rows.load(args.test))
+        report["all"] = ece(calibration, load(args.test))
     weights = {"scale": calibration.scale, "margin_scale": calibration.margin_scale, "shift": calibration.shift}
     print(json.dumps({"out": str(args.out), **weights, "test": report}))
     return 0
@@ -75,4 +85,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("rows", type=Path, nargs="+", help="rows of held-out articles, read with the reader it is for")
     c.add_argument("--out", type=Path, required=True, help="the calibration file (a reader's calibration.json)")
     c.add_argument("--test", type=Path, nargs="*", default=[], help="rows to report the calibration error on")
+    c.add_argument("--rule-of", type=Path, default=None, help="a reader directory whose rule.json decides the answers")
     c.set_defaults(func=fit_calibration_command)

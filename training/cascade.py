@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.cascade import ReaderRule, load_rule
 from qa.confidence import Calibration, load_calibration, span_inputs
 from qa.verifier import FEATURES, NULL_MARGIN_SCALE
 from training.verifier import Rows
@@ -33,6 +34,15 @@ def paired(fast: Rows, accurate: Rows) -> tuple[Rows, Rows]:
         raise UnpairedRowsError("rows without question numbers (written before they were kept): collect them again")
     _, in_fast, in_accurate = np.intersect1d(fast.question, accurate.question, return_indices=True)
     return fast.subset(in_fast), accurate.subset(in_accurate)
+
+
+def under_rule(rows: Rows, rule: ReaderRule) -> Rows:
+    """The rows with `reader_answers` as `rule` decides them from each best span's score and margin (rows are
+    collected under the service's default rule, before a reader's own is chosen)."""
+    scores = rows.x[:, FEATURES.index("span_score")]
+    margins = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
+    given = (scores >= rule.min_score) & (margins >= rule.null_margin)
+    return Rows(rows.x, rows.right, rows.answerable, given, rows.question)
 
 
 def calibrated_scores(rows: Rows, calibration: Calibration) -> np.ndarray:
@@ -75,9 +85,15 @@ def sweep_cascade_command(args: argparse.Namespace) -> int:
         print("qa-train sweep-cascade: give as many --accurate rows files as --fast ones", file=sys.stderr)
         return 2
     calibration = load_calibration(args.calibration)
+    rule = load_rule(args.accurate_reader, ReaderRule()) if args.accurate_reader else None
     try:
         report = {
-            f.name: sweep(Rows.load([f]), Rows.load([a]), calibration, tuple(args.thresholds))
+            f.name: sweep(
+                Rows.load([f]),
+                under_rule(Rows.load([a]), rule) if rule else Rows.load([a]),
+                calibration,
+                tuple(args.thresholds),
+            )
             for f, a in zip(args.fast, args.accurate, strict=True)
         }
     except UnpairedRowsError as exc:
@@ -95,4 +111,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--calibration", type=Path, default=Path("models/reader/calibration.json"), help="the small reader's"
     )
     c.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
+    c.add_argument(
+        "--accurate-reader", type=Path, default=None, help="the accurate reader's directory: its rule.json decides"
+    )
     c.set_defaults(func=sweep_cascade_command)

@@ -23,6 +23,7 @@ import numpy as np
 from index.documents import Document, parse_document
 from index.indexing import index_documents, manifest_of
 from index.store import open_store
+from qa.cascade import RULE_FILE, ReaderRule, save_rule
 from qa.library import chunking_of
 from qa.metrics import best_over_gold
 from qa.metrics import calibration_error as expected_calibration_error
@@ -185,7 +186,18 @@ def sweep_rule(args: argparse.Namespace) -> int:
     from qa.settings import Settings
 
     min_score = Settings.model_fields["min_score"].default if args.min_score is None else args.min_score
-    report = {path.name: rule_sweep(Rows.load([path]), args.margins, min_score) for path in args.rows}
+    report: dict[str, object] = {
+        path.name: rule_sweep(Rows.load([path]), args.margins, min_score) for path in args.rows
+    }
+    if args.out is not None:
+        table = rule_sweep(Rows.load(args.rows), args.margins, min_score)
+        allowed = [row for row in table if row["wrong_abstentions"] <= args.max_wrong_abstentions]
+        if not allowed:
+            print(f"qa-train sweep-rule: no margin keeps wrong abstentions under {args.max_wrong_abstentions} %")
+            return 2
+        best = max(allowed, key=lambda row: (row["unanswerable_withheld"], -row["wrong_abstentions"]))
+        save_rule(ReaderRule(min_score, best["null_margin"]), args.out)
+        report["picked"] = {"out": str(args.out / RULE_FILE), **best}
     print(json.dumps(report, indent=1))
     return 0
 
@@ -256,4 +268,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("rows", type=Path, nargs="+")
     r.add_argument("--margins", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     r.add_argument("--min-score", type=float, default=None, help="QA_MIN_SCORE (default: the service's)")
+    r.add_argument("--out", type=Path, default=None, help="a reader directory: write the picked rule.json there")
+    r.add_argument(
+        "--max-wrong-abstentions",
+        type=float,
+        default=5.5,
+        help="with --out: the margin withholding the most unanswerable questions, all rows together, with at most "
+        "this share (%%) of answerable ones withheld",
+    )
     r.set_defaults(func=sweep_rule)

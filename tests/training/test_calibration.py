@@ -53,3 +53,17 @@ def test_rows_with_too_few_wrong_answers_fit_nothing(tmp_path, capsys):
     out = tmp_path / "calibration.json"
     assert main(["fit-calibration", str(tmp_path / "rows.npz"), "--out", str(out)]) == 2
     assert "0 wrong answers" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_readers_own_rule_decides_which_answers_the_calibration_is_fitted_on(tmp_path, capsys):
+    from qa.cascade import ReaderRule, save_rule
+
+    train, out, reader = tmp_path / "a.npz", tmp_path / "calibration.json", tmp_path / "reader"
+    overconfident_rows(2000, 0).save(train)
+    reader.mkdir()
+    save_rule(ReaderRule(min_score=0.5, null_margin=-50.0), reader)
+    assert main(["fit-calibration", str(train), "--out", str(out), "--test", str(train)]) == 0
+    everything = json.loads(capsys.readouterr().out)["test"]["a.npz"]["answers"]
+    assert main(["fit-calibration", str(train), "--out", str(out), "--test", str(train), "--rule-of", str(reader)]) == 0
+    confident = json.loads(capsys.readouterr().out)["test"]["a.npz"]["answers"]
+    assert confident < 0.6 * everything  # only the answers scored 0.5 or more count under that rule

@@ -47,6 +47,14 @@ def test_each_threshold_gives_the_accurate_readers_outcome_to_the_questions_unde
     assert everything["exact"] == 100.0
 
 
+def test_the_accurate_readers_own_rule_decides_its_answers():
+    from qa.cascade import ReaderRule
+    from training.cascade import under_rule
+
+    assert under_rule(ACCURATE, ReaderRule(0.75, 0.0)).reader_answers.tolist() == [True, False, True]
+    assert under_rule(ACCURATE, ReaderRule(0.0, 6.0)).reader_answers.tolist() == [False] * 3  # margins are 5
+
+
 def test_the_command_reports_each_pair_of_files(tmp_path, capsys):
     FAST.save(tmp_path / "fast.npz")
     ACCURATE.save(tmp_path / "accurate.npz")

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from qa.cascade import ReaderRule, load_rule
 from qa.verifier import FEATURES, load_verifier
 from training.cli import main
 from training.verifier import Rows, expected_calibration_error, fit, rule_sweep, sweep
@@ -53,6 +54,16 @@ def test_the_rule_sweep_counts_what_each_null_margin_withholds(capsys, tmp_path)
     rows.save(tmp_path / "rows.npz")
     assert main(["sweep-rule", str(tmp_path / "rows.npz"), "--margins", "4", "--min-score", "0.1"]) == 0
     assert json.loads(capsys.readouterr().out)["rows.npz"][0]["wrong_abstentions"] == 66.67
+    # --out picks the margin that withholds the most unanswerable questions within the wrong abstentions allowed
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    pick = ["sweep-rule", str(tmp_path / "rows.npz"), "--margins", "0", "2", "6", "--min-score", "0.1"]
+    assert main([*pick, "--out", str(reader), "--max-wrong-abstentions", "70"]) == 0
+    assert json.loads(capsys.readouterr().out)["picked"]["null_margin"] == 0.0  # 2 withholds no more, wrongs more
+    assert load_rule(reader, ReaderRule()) == ReaderRule(0.1, 0.0)
+    assert main([*pick, "--out", str(reader), "--max-wrong-abstentions", "100"]) == 0
+    assert load_rule(reader, ReaderRule()) == ReaderRule(0.1, 6.0)
+    assert main([*pick, "--out", str(reader), "--max-wrong-abstentions", "10"]) == 2
 
 
 def test_fit_verifier_writes_a_verifier_the_service_can_load(tmp_path, capsys):
