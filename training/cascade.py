@@ -68,11 +68,15 @@ def outcome(fast: Rows, accurate: Rows, escalated: np.ndarray) -> dict[str, floa
     }
 
 
-def sweep(fast: Rows, accurate: Rows, calibration: Calibration, thresholds: tuple[float, ...]) -> list[dict]:
-    """The cascade at each threshold (0: the small reader alone; 1: the accurate reader alone)."""
+def sweep(
+    fast: Rows, accurate: Rows, calibration: Calibration, thresholds: tuple[float, ...], given_only: bool = False
+) -> list[dict]:
+    """The cascade at each threshold (0: the small reader alone; 1: the accurate reader alone). `given_only`:
+    what it would give if only answers the small reader gives were escalated, never its withheld guesses."""
     fast, accurate = paired(fast, accurate)
     scores = calibrated_scores(fast, calibration)
-    return [{"escalate_below": t, **outcome(fast, accurate, scores < t)} for t in thresholds]
+    eligible = fast.reader_answers if given_only else np.ones(len(scores), bool)
+    return [{"escalate_below": t, **outcome(fast, accurate, eligible & (scores < t))} for t in thresholds]
 
 
 def _pct(part: object, whole: object) -> float:
@@ -93,6 +97,7 @@ def sweep_cascade_command(args: argparse.Namespace) -> int:
                 under_rule(Rows.load([a]), rule) if rule else Rows.load([a]),
                 calibration,
                 tuple(args.thresholds),
+                args.given_only,
             )
             for f, a in zip(args.fast, args.accurate, strict=True)
         }
@@ -111,6 +116,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--calibration", type=Path, default=Path("models/reader/calibration.json"), help="the small reader's"
     )
     c.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
+    c.add_argument("--given-only", action="store_true", help="escalate answers given, never withheld guesses")
     c.add_argument(
         "--accurate-reader", type=Path, default=None, help="the accurate reader's directory: its rule.json decides"
     )

@@ -47,6 +47,12 @@ def test_each_threshold_gives_the_accurate_readers_outcome_to_the_questions_unde
     assert everything["exact"] == 100.0
 
 
+def test_given_only_leaves_the_small_readers_withheld_guesses_alone():
+    (everything,) = sweep(FAST, ACCURATE, IDENTITY, (1.0,), given_only=True)
+    assert everything["escalated"] == pytest.approx(100 * 2 / 3, abs=0.01)  # questions 1 and 2, not 3 (withheld)
+    assert everything["wrong_abstentions"] == 50.0  # 3 stays withheld
+
+
 def test_the_accurate_readers_own_rule_decides_its_answers():
     from qa.cascade import ReaderRule
     from training.cascade import under_rule
