@@ -3,7 +3,8 @@
 `QA_READER_MODE` picks: `fast` reads with the small reader only; `accurate` with the accurate reader only
 (QA_ACCURATE_READER_MODEL: the MPNet teacher the small reader is distilled from); `auto` reads every question
 with the small reader and re-reads with the accurate one the questions whose best span's calibrated score is under
-QA_ESCALATE_BELOW, answered or withheld, so most questions cost only the small reader's pass. Each reader brings
+QA_ESCALATE_BELOW (answers it gives; its withheld guesses stay withheld), so most questions cost only the small
+reader's pass. Each reader brings
 its own rule for when its best span is an answer (`rule.json` beside its weights, chosen on held-out articles like
 the small reader's QA_MIN_SCORE and QA_NULL_MARGIN) and its own `calibration.json`: the two readers' scores are
 not on one scale.
@@ -84,6 +85,8 @@ def accurate_reading(reader: Reader, reader_dir: Path | None) -> Reading:
     return Reading(reader, rule, calibration, "accurate")
 
 
-def uncertain(score: float, escalate_below: float) -> bool:
-    """Whether the small reader's answer (or withheld guess) is re-read by the accurate reader."""
-    return score < escalate_below
+def uncertain(score: float, given: bool, escalate_below: float) -> bool:
+    """Whether the small reader's answer is re-read by the accurate reader: an answer it gives, scored under the
+    threshold. Its withheld guesses are not: re-read, the accurate reader answered more of the unanswerable
+    questions the small reader had rightly withheld than it recovered answers (docs/experiments.md)."""
+    return given and score < escalate_below

@@ -215,8 +215,9 @@ class Answerer:
         return Reading(self.reader, ReaderRule(self.settings.min_score, self.settings.null_margin), self.calibration)
 
     def escalates(self, question: str, spans: Sequence[Span]) -> bool:
-        """In `auto` mode: the small reader's best span is uncertain, so the accurate reader reads again."""
-        return uncertain(self.judge(question, spans)[0], self.settings.escalate_below)
+        """In `auto` mode: the small reader gives an answer it is unsure of, so the accurate reader reads again."""
+        score, given = self.judge(question, spans)
+        return uncertain(score, given, self.settings.escalate_below)
 
     def read(
         self, questions: Sequence[str], retrieved: Sequence[list[Passage]], reading: Reading | None = None

@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     # layers (a little less accurate; the faster choice only on CPUs with int8 dot products)
     reader_precision: Precision = "auto"
     reader_backend: Backend = "auto"
-    # the cascade (qa/cascade.py): `auto` re-reads with the accurate reader (on the same backend) the questions
-    # whose calibrated score from the reader above is under escalate_below; `fast` by default, as no accurate
+    # the cascade (qa/cascade.py): `auto` re-reads with the accurate reader (on the same backend) the answers the
+    # reader above gives with a calibrated score under escalate_below; `fast` by default, as no accurate
     # reader ships with the project yet (`make teacher` trains one). int8: the MPNet reader reads in two thirds of
     # its bf16 time on OpenVINO (calibrated once, at its first start: minutes)
     reader_mode: ReaderMode = "fast"

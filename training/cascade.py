@@ -2,7 +2,7 @@
 
 Rows of the small reader and of the accurate reader over the same SQuAD file (`qa-train verifier-data` once with
 each as QA_READER_MODEL, the accurate one under its own rule) pair up by question. At each threshold a question's
-outcome in `auto` mode is the accurate reader's when the small reader's calibrated score is under it, else the
+outcome in `auto` mode is the accurate reader's when the small reader gives an answer scored under it, else the
 small reader's: what the cascade would give, and how often it would escalate, without running it per threshold.
 The rows took early exit under each reader's own rule, as the cascade does.
 """
@@ -69,13 +69,14 @@ def outcome(fast: Rows, accurate: Rows, escalated: np.ndarray) -> dict[str, floa
 
 
 def sweep(
-    fast: Rows, accurate: Rows, calibration: Calibration, thresholds: tuple[float, ...], given_only: bool = False
+    fast: Rows, accurate: Rows, calibration: Calibration, thresholds: tuple[float, ...], withheld_too: bool = False
 ) -> list[dict]:
-    """The cascade at each threshold (0: the small reader alone; 1: the accurate reader alone). `given_only`:
-    what it would give if only answers the small reader gives were escalated, never its withheld guesses."""
+    """The cascade at each threshold (0: the small reader alone): the answers the small reader gives under it
+    re-read, as the pipeline does; `withheld_too`: its withheld guesses also (then 1 is the accurate reader
+    alone)."""
     fast, accurate = paired(fast, accurate)
     scores = calibrated_scores(fast, calibration)
-    eligible = fast.reader_answers if given_only else np.ones(len(scores), bool)
+    eligible = np.ones(len(scores), bool) if withheld_too else fast.reader_answers
     return [{"escalate_below": t, **outcome(fast, accurate, eligible & (scores < t))} for t in thresholds]
 
 
@@ -97,7 +98,7 @@ def sweep_cascade_command(args: argparse.Namespace) -> int:
                 under_rule(Rows.load([a]), rule) if rule else Rows.load([a]),
                 calibration,
                 tuple(args.thresholds),
-                args.given_only,
+                args.withheld_too,
             )
             for f, a in zip(args.fast, args.accurate, strict=True)
         }
@@ -116,7 +117,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--calibration", type=Path, default=Path("models/reader/calibration.json"), help="the small reader's"
     )
     c.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
-    c.add_argument("--given-only", action="store_true", help="escalate answers given, never withheld guesses")
+    c.add_argument("--withheld-too", action="store_true", help="also escalate the small reader's withheld guesses")
     c.add_argument(
         "--accurate-reader", type=Path, default=None, help="the accurate reader's directory: its rule.json decides"
     )

@@ -53,17 +53,17 @@ def test_accurate_reads_with_the_accurate_reader_only_and_by_its_own_rule():
     assert {a.reader for a in answers} == {"accurate"}
 
 
-def test_auto_re_reads_only_the_uncertain_answers_given_or_withheld():
+def test_auto_re_reads_only_the_uncertain_answers_given_not_the_withheld():
     pipeline, small, accurate = cascade("auto", escalate_below=0.5)
     answers = pipeline.answer_batch([Asked(q) for q in QUESTIONS])
     assert asked_of(small) == list(QUESTIONS)
-    assert asked_of(accurate) == ["unsure", "withheld"]  # one pass for both; "sure" (0.9) is not re-read
-    assert [a.reader for a in answers] == ["fast", "accurate", "accurate"]
-    assert [a.text for a in answers] == ["answer0", None, "answer0"]
-    assert [answer_json(a)["reader"] for a in answers] == ["fast", "accurate", "accurate"]
+    assert asked_of(accurate) == ["unsure"]  # "sure" (0.9) is not re-read, nor "withheld" (a guess withheld)
+    assert [a.reader for a in answers] == ["fast", "accurate", "fast"]
+    assert [a.text for a in answers] == ["answer0", None, None]
+    assert [answer_json(a)["reader"] for a in answers] == ["fast", "accurate", "fast"]
 
 
-@pytest.mark.parametrize("threshold,escalated", [(0.0, []), (0.25, ["withheld"]), (1.0, list(QUESTIONS))])
+@pytest.mark.parametrize("threshold,escalated", [(0.0, []), (0.25, []), (0.5, ["unsure"]), (1.0, ["sure", "unsure"])])
 def test_the_threshold_decides_how_much_is_escalated(threshold, escalated):
     pipeline, _, accurate = cascade("auto", escalate_below=threshold)
     pipeline.answer_batch([Asked(q) for q in QUESTIONS])
@@ -75,7 +75,7 @@ def test_escalation_reads_the_calibrated_score_not_the_raw_probability():
     pipeline.calibration = Calibration(scale=1.0, shift=-3.0)  # "sure" at 0.9 calibrates to about 0.35
     pipeline.answer_batch([Asked("sure")])
     assert asked_of(accurate) == ["sure"]
-    assert uncertain(0.49, 0.5) and not uncertain(0.5, 0.5)
+    assert uncertain(0.49, True, 0.5) and not uncertain(0.5, True, 0.5) and not uncertain(0.1, False, 0.5)
 
 
 def test_the_accurate_readers_rule_is_its_own():

@@ -37,7 +37,8 @@ def test_rows_pair_up_by_question_and_rows_without_numbers_cannot():
 
 def test_each_threshold_gives_the_accurate_readers_outcome_to_the_questions_under_it():
     calibration = Calibration(scale=1.0, shift=0.0)
-    table = {row["escalate_below"]: row for row in sweep(FAST, ACCURATE, calibration, (0.0, 0.2, 1.0))}
+    thresholds = (0.0, 0.2, 1.0)
+    table = {row["escalate_below"]: row for row in sweep(FAST, ACCURATE, calibration, thresholds, withheld_too=True)}
     # the calibrated score grows with the margin of 5 (the score's second input); 0 and 1 are the readers alone
     alone = table[0.0]
     assert alone["escalated"] == 0.0 and alone["unanswerable_withheld"] == 0.0 and alone["wrong_abstentions"] == 50.0
@@ -47,8 +48,8 @@ def test_each_threshold_gives_the_accurate_readers_outcome_to_the_questions_unde
     assert everything["exact"] == 100.0
 
 
-def test_given_only_leaves_the_small_readers_withheld_guesses_alone():
-    (everything,) = sweep(FAST, ACCURATE, IDENTITY, (1.0,), given_only=True)
+def test_as_the_pipeline_does_only_answers_given_are_escalated_not_withheld_guesses():
+    (everything,) = sweep(FAST, ACCURATE, IDENTITY, (1.0,))
     assert everything["escalated"] == pytest.approx(100 * 2 / 3, abs=0.01)  # questions 1 and 2, not 3 (withheld)
     assert everything["wrong_abstentions"] == 50.0  # 3 stays withheld
 
@@ -68,6 +69,6 @@ def test_the_command_reports_each_pair_of_files(tmp_path, capsys):
     args = ["sweep-cascade", "--fast", str(tmp_path / "fast.npz"), "--accurate", str(tmp_path / "accurate.npz")]
     assert main([*args, "--calibration", str(tmp_path / "calibration.json"), "--thresholds", "0.35"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["fast.npz"]
-    assert row["escalated"] == pytest.approx(100 * 2 / 3, abs=0.01)  # of the three both read: 0.3 and 0.1
+    assert row["escalated"] == pytest.approx(100 / 3, abs=0.01)  # of the three both read: 0.3 (0.1 is withheld)
     two = ["--accurate", str(tmp_path / "accurate.npz"), str(tmp_path / "accurate.npz")]
     assert main([*args[:3], *two]) == 2  # two accurate files for one fast
