@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.confidence import IDENTITY, Calibration, configured_calibration
+from qa.confidence import CALIBRATION_FILE, IDENTITY, Calibration, load_calibration
 
 if TYPE_CHECKING:
     from qa.reader import Reader, Span
@@ -79,8 +79,11 @@ def save_rule(rule: ReaderRule, reader_dir: Path) -> Path:
 def accurate_reading(reader: Reader, reader_dir: Path | None) -> Reading:
     """The accurate reader with its own rule (default: any span that beats "no answer") and calibration."""
     rule = load_rule(reader_dir, ReaderRule(min_score=0.0, null_margin=0.0))
-    nowhere = Path("/nonexistent") / "calibration.json"  # the user's refit (QA_CALIBRATION) is the small reader's
-    calibration = configured_calibration(nowhere, reader_dir, "span_score")
+    # its own calibration.json only: the user's refit (QA_CALIBRATION) is of the small reader's scores
+    shipped = reader_dir / CALIBRATION_FILE if reader_dir is not None else None
+    calibration = load_calibration(shipped) if shipped is not None and shipped.is_file() else IDENTITY
+    if calibration.of != "span_score":
+        calibration = IDENTITY
     log.info("accurate reader %s: rule %s, %s", reader.name, rule, "calibrated" if calibration.fitted_on else "raw")
     return Reading(reader, rule, calibration, "accurate")
 

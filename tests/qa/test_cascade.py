@@ -110,3 +110,14 @@ def test_a_rule_file_round_trips_and_a_bad_one_is_a_clear_error(tmp_path):
     (tmp_path / "rule.json").write_text("{")
     with pytest.raises(RuleFileError):
         load_rule(tmp_path, default)
+
+
+def test_the_accurate_reader_scores_by_its_own_calibration_file_or_not_at_all(tmp_path):
+    from qa.confidence import IDENTITY, save_calibration
+
+    reader = ScriptedReader({})
+    assert accurate_reading(reader, tmp_path).calibration is IDENTITY  # type: ignore[arg-type]
+    save_calibration(Calibration(0.4, -1.0, fitted_on="teacher rows"), tmp_path / "calibration.json")
+    reading = accurate_reading(reader, tmp_path)  # type: ignore[arg-type]
+    assert reading.calibration.fitted_on == "teacher rows" and reading.rule == ReaderRule(0.0, 0.0)
+    assert reading.name == "accurate"
