@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.confidence import CALIBRATION_FILE, IDENTITY, Calibration, load_calibration
+from qa.confidence import IDENTITY, Calibration, configured_calibration
 
 if TYPE_CHECKING:
     from qa.reader import Reader, Span
+    from qa.verifier import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Reading:
     rule: ReaderRule
     calibration: Calibration = IDENTITY
     name: str = "fast"
+    verifier: Verifier | None = None  # judges the spans instead of the calibration (the small reader's only)
 
 
 def load_rule(reader_dir: Path | None, default: ReaderRule) -> ReaderRule:
@@ -80,10 +82,7 @@ def accurate_reading(reader: Reader, reader_dir: Path | None) -> Reading:
     """The accurate reader with its own rule (default: any span that beats "no answer") and calibration."""
     rule = load_rule(reader_dir, ReaderRule(min_score=0.0, null_margin=0.0))
     # its own calibration.json only: the user's refit (QA_CALIBRATION) is of the small reader's scores
-    shipped = reader_dir / CALIBRATION_FILE if reader_dir is not None else None
-    calibration = load_calibration(shipped) if shipped is not None and shipped.is_file() else IDENTITY
-    if calibration.of != "span_score":
-        calibration = IDENTITY
+    calibration = configured_calibration(None, reader_dir, "span_score")
     log.info("accurate reader %s: rule %s, %s", reader.name, rule, "calibrated" if calibration.fitted_on else "raw")
     return Reading(reader, rule, calibration, "accurate")
 

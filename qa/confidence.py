@@ -137,12 +137,12 @@ def save_calibration(calibration: Calibration, path: Path) -> None:
     tmp.replace(path)
 
 
-def configured_calibration(refit: Path, reader_dir: Path | None, of: Of) -> Calibration:
-    """The calibration answers are scored with: the user's refit (`refit`, QA_CALIBRATION) when it is of the
+def configured_calibration(refit: Path | None, reader_dir: Path | None, of: Of) -> Calibration:
+    """The calibration answers are scored with: the user's refit (`refit`, QA_CALIBRATION; None: none) when of the
     same logit as the pipeline computes, else the reader's own `calibration.json` (for the span score; a
     verifier carries its own), else the identity. A refit of the other logit is left unused, with a warning,
     since its numbers would be wrong for this one."""
-    if refit.exists():
+    if refit is not None and refit.exists():
         calibration = load_calibration(refit)
         if calibration.of == of:
             log.info("scores calibrated by %s (fitted on %s)", refit, calibration.fitted_on or "unknown")

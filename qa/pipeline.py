@@ -211,8 +211,10 @@ class Answerer:
 
     @property
     def fast(self) -> Reading:
-        """The small reader with its rule (QA_MIN_SCORE, QA_NULL_MARGIN) and calibration."""
-        return Reading(self.reader, ReaderRule(self.settings.min_score, self.settings.null_margin), self.calibration)
+        """The small reader with its rule (QA_MIN_SCORE, QA_NULL_MARGIN), calibration and verifier, as they are now
+        (`qa calibrate` and tests set them after construction)."""
+        rule = ReaderRule(self.settings.min_score, self.settings.null_margin)
+        return Reading(self.reader, rule, self.calibration, "fast", self.verifier)
 
     def escalates(self, question: str, spans: Sequence[Span]) -> bool:
         """In `auto` mode: the small reader gives an answer it is unsure of, so the accurate reader reads again."""
@@ -266,21 +268,20 @@ class Answerer:
         return bool(spans) and reading.rule.gives(spans[0]) and spans[0].score >= self.settings.early_exit_score
 
     def reader_rule(self, best: Span) -> bool:
-        """The reader's own rule: the span scores at least `min_score` and beats "no answer" by at least
-        `null_margin` (what decides when there is no verifier)."""
-        return best.score >= self.settings.min_score and best.logit - best.null_logit >= self.settings.null_margin
+        """The small reader's own rule (QA_MIN_SCORE, QA_NULL_MARGIN): what decides when there is no verifier."""
+        return self.fast.rule.gives(best)
 
     def judge(self, question: str, spans: Sequence[Span], reading: Reading | None = None) -> tuple[float, bool]:
         """How sure the pipeline is that `spans[0]` is right, and whether it is given: without a verifier, the
         reader's span probability calibrated (`qa.confidence`) and the reader's rule; with one, its calibrated
         probability, and the reader's rule unless the verifier finds the question probably unanswered by the
-        documents (QA_MIN_ANSWERABLE). The accurate reader's spans: its own calibration and rule."""
-        if reading is not None and reading.name != "fast":
+        documents (QA_MIN_ANSWERABLE). Each reading by its own rule and calibration (by default the small reader's,
+        the one a verifier is for)."""
+        reading = reading or self.fast
+        if reading.verifier is None:
             return reading.calibration.score(spans[0]), reading.rule.gives(spans[0])
-        if self.verifier is None:
-            return self.calibration.score(spans[0]), self.reader_rule(spans[0])
-        right, answerable = self.verifier.judge(question, spans)
-        return right, self.reader_rule(spans[0]) and answerable >= self.settings.min_answerable
+        right, answerable = reading.verifier.judge(question, spans)
+        return right, reading.rule.gives(spans[0]) and answerable >= self.settings.min_answerable
 
     def _answer(
         self, question: str, passages: list[Passage], spans: list[Span], reading: Reading | None = None

@@ -18,7 +18,6 @@ import numpy as np
 
 from qa.cascade import ReaderRule, load_rule
 from qa.confidence import Calibration, load_calibration, span_inputs
-from qa.verifier import FEATURES, NULL_MARGIN_SCALE
 from training.verifier import Rows
 
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
@@ -39,19 +38,14 @@ def paired(fast: Rows, accurate: Rows) -> tuple[Rows, Rows]:
 def under_rule(rows: Rows, rule: ReaderRule) -> Rows:
     """The rows with `reader_answers` as `rule` decides them from each best span's score and margin (rows are
     collected under the service's default rule, before a reader's own is chosen)."""
-    scores = rows.x[:, FEATURES.index("span_score")]
-    margins = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
-    given = (scores >= rule.min_score) & (margins >= rule.null_margin)
+    given = rows.given_under(rule.min_score, rule.null_margin)
     return Rows(rows.x, rows.right, rows.answerable, given, rows.question)
 
 
 def calibrated_scores(rows: Rows, calibration: Calibration) -> np.ndarray:
     """Each row's best span scored as the pipeline scores it (the score the cascade escalates on)."""
-    scores = rows.x[:, FEATURES.index("span_score")]
-    margins = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
-    return np.array(
-        [calibration.probability(*span_inputs(float(s), float(m))) for s, m in zip(scores, margins, strict=True)]
-    )
+    pairs = zip(rows.span_scores, rows.null_margins, strict=True)
+    return np.array([calibration.probability(*span_inputs(float(s), float(m))) for s, m in pairs])
 
 
 def outcome(fast: Rows, accurate: Rows, escalated: np.ndarray) -> dict[str, float]:

@@ -67,6 +67,20 @@ class Rows:
         }
         save_npz(path, **arrays, **numbers)
 
+    @property
+    def span_scores(self) -> np.ndarray:
+        """Each best span's probability."""
+        return self.x[:, FEATURES.index("span_score")]
+
+    @property
+    def null_margins(self) -> np.ndarray:
+        """How far each best span's logit beats "no answer", in logits (QA_NULL_MARGIN's unit)."""
+        return self.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
+
+    def given_under(self, min_score: float, null_margin: float) -> np.ndarray:
+        """Which best spans a reader's rule (QA_MIN_SCORE, QA_NULL_MARGIN) would give as answers."""
+        return (self.span_scores >= min_score) & (self.null_margins >= null_margin)
+
     def subset(self, keep: np.ndarray) -> Rows:
         """The rows where `keep` (a boolean mask or indices) selects."""
         question = None if self.question is None else self.question[keep]
@@ -165,11 +179,9 @@ def rule_sweep(rows: Rows, margins: Sequence[float], min_score: float) -> list[d
     """For each `QA_NULL_MARGIN`: what the reader's rule alone (no verifier) would withhold, from the rows' best
     spans. The rows were read at the margin of their run, and early exit depends on it, so a margin far from that
     one is an estimate; the run's own margin is exact."""
-    score = rows.x[:, FEATURES.index("span_score")]
-    margin = rows.x[:, FEATURES.index("null_margin")] * NULL_MARGIN_SCALE
     table = []
     for m in margins:
-        answered = (score >= min_score) & (margin >= m)
+        answered = rows.given_under(min_score, m)
         table.append(
             {
                 "null_margin": m,
